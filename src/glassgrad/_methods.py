@@ -1,0 +1,42 @@
+"""Binds the functional API onto Tensor as methods: ``x.exp()`` is ``glassgrad.exp(x)``.
+
+In-place variants (``x.exp_()``, ``x.clamp_(0, 1)``) compute the out-of-place result and write it
+into ``x``; under autograd, ``x`` takes over the result's grad_fn, as in PyTorch.
+"""
+
+from . import functional as F
+from .autograd import grad_mode
+from .tensor import Tensor
+
+_METHODS = (
+    "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal relu abs neg sign square "
+    "add sub mul div remainder floor_divide pow maximum minimum clamp clip where "
+    "sum mean max min amax amin argmax argmin logsumexp all any "
+    "mm matmul dot mv reshape view flatten squeeze unsqueeze transpose swapaxes permute expand "
+    "expand_as view_as reshape_as clone isnan isinf isfinite isclose allclose equal eq"
+).split()
+
+_INPLACE = "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal relu abs neg clamp clip pow".split()
+
+
+def _inplace_method(function):
+    def method(self, *args, **kwargs):
+        if grad_mode.enabled and self._requires_grad:
+            return self._inplace_recorded(lambda old: function(old, *args, **kwargs), function.__name__)
+        self._write(function(self.detach(), *args, **kwargs)._data)
+        self._bump_version()
+        return self
+    method.__name__ = function.__name__ + "_"
+    method.__doc__ = f"In-place {function.__name__}."
+    return method
+
+
+def bind_methods():
+    for name in _METHODS:
+        if not hasattr(Tensor, name):
+            setattr(Tensor, name, getattr(F, name))
+    for name in _INPLACE:
+        setattr(Tensor, name + "_", _inplace_method(getattr(F, name)))
+    Tensor.where = lambda self, condition, other: F.where(condition, self, other)
+    Tensor.negative = Tensor.neg
+    Tensor.absolute = Tensor.abs

@@ -1,0 +1,232 @@
+"""Reverse-mode differentiation: walk the recorded graph from the outputs back to the leaves.
+
+Nodes are visited in decreasing creation order, which is a reverse topological order (a node is
+always created after its inputs) and the order PyTorch's engine uses, so float32 sums of
+gradients agree with PyTorch's bit for bit. The walk is iterative: a chain of a million ops
+needs no recursion. Gradients are kept per node in a dict keyed by identity, summed where a value
+fans out, and reduced to each input's shape where the forward pass broadcast.
+"""
+
+import heapq
+
+import numpy as np
+
+from ..ops.namespaces import numpy_ns, tensor_ns
+from . import grad_mode
+from .graph import FREED_MESSAGE, Node, version_of
+
+Tensor = None  # set by glassgrad.tensor
+
+
+def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, inputs=None,
+                 allow_unused=False):
+    """Backpropagate ``grad_outputs`` from ``outputs``.
+
+    With ``inputs`` None, gradients accumulate into the leaves' ``.grad`` (``backward()``).
+    Otherwise the gradients of ``inputs`` are returned and nothing is accumulated
+    (``autograd.grad``).
+    """
+    previous_mode = grad_mode.enabled
+    grad_mode.enabled = create_graph
+    try:
+        return _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused)
+    finally:
+        grad_mode.enabled = previous_mode
+
+
+def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused):
+    buffers = {}  # id(node or leaf) -> summed gradient flowing into it
+    leaves = {}   # id(leaf) -> leaf, in the order their first gradient arrived
+    roots = []
+    for k, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if out._grad_fn is not None:
+            roots.append(out._grad_fn)
+            _accumulate(buffers, id(out._grad_fn), g)
+        elif out._requires_grad:
+            leaves.setdefault(id(out), out)
+            _accumulate(buffers, id(out), g)
+        else:
+            raise RuntimeError(
+                f"element {k} of tensors does not require grad and does not have a grad_fn")
+
+    capture = None
+    if inputs is not None:
+        # For a non-leaf input, its gradient is what flows into the node that produced it.
+        capture = {id(t._grad_fn if t._grad_fn is not None else t): None for t in inputs}
+
+    xp = tensor_ns if create_graph else numpy_ns
+    # A max-heap on creation order: a node is popped only after every node that consumed its
+    # output (all created later), which is PyTorch's order and needs no separate sort.
+    heap = [(-n.seq, n) for n in {id(n): n for n in roots}.values()]
+    heapq.heapify(heap)
+    queued = {id(n) for _, n in heap}
+    while heap:
+        node = heapq.heappop(heap)[1]
+        g = buffers.pop(id(node), None)
+        if g is not None:
+            if node.pre_hooks or node.retain is not None:
+                g = _run_node_hooks(node, g, create_graph)
+            if capture is not None and id(node) in capture:
+                capture[id(node)] = g
+            _backward_node(node, g, xp, create_graph, buffers, leaves)
+            if not retain_graph:
+                node.freed = True
+                node.saved_inputs = node.out_data = None
+        for nxt in node.next:
+            if nxt.__class__ is Node:
+                key = id(nxt)
+                if key not in queued:
+                    queued.add(key)
+                    heapq.heappush(heap, (-nxt.seq, nxt))
+
+    for key, leaf in leaves.items():
+        g = buffers.pop(key)
+        if leaf._hooks:
+            g = _run_hooks(leaf._hooks, g, create_graph)
+        if capture is not None:
+            if key in capture:
+                capture[key] = g
+        else:
+            _accumulate_into_leaf(leaf, g, create_graph)
+
+    if capture is None:
+        return None
+    results = []
+    for k, t in enumerate(inputs):
+        g = capture[id(t._grad_fn if t._grad_fn is not None else t)]
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"One of the differentiated Tensors (input {k}) appears to not have been used "
+                    "in the graph. Set allow_unused=True if this is the desired behavior.")
+            results.append(None)
+        else:
+            results.append(g if create_graph else Tensor._wrap(_own(g, t._data.dtype)))
+    return tuple(results)
+
+
+def _backward_node(node, g, xp, create_graph, buffers, leaves):
+    """Run ``node``'s vjps on its output gradient ``g`` and pass the results to its inputs."""
+    op = node.op
+    vjps, plans, variadic = op.vjps, op.vjp_plans, op.variadic
+    values = None
+    i = -1
+    for target in node.next:
+        i += 1
+        if target is None:
+            continue
+        k = 0 if variadic else i
+        plan = plans[k]
+        if plan == _JUST_G:
+            gi = vjps[k](g)
+        else:
+            if values is None:
+                values = _vjp_values(node, g, xp, create_graph)
+            values[3] = i
+            params = node.params
+            gi = vjps[k](*[values[s] if s.__class__ is int else params[s] for s in plan])
+        if target.__class__ is Node:
+            shape, dtype = target.out_shape, target.out_dtype
+        else:
+            shape, dtype = target._data.shape, target._data.dtype
+            if id(target) not in leaves:
+                leaves[id(target)] = target
+        array = gi._data if create_graph else gi
+        if array.shape != shape:
+            gi = xp.sum_to(gi, shape)
+        if array.dtype != dtype:
+            gi = xp.astype(gi, dtype)
+        key = id(target)
+        previous = buffers.get(key)
+        buffers[key] = gi if previous is None else previous + gi
+
+
+_JUST_G = (0,)
+
+
+def _vjp_values(node, g, xp, create_graph):
+    """The value list a vjp plan indexes: g, xp, out, i, then the saved inputs."""
+    op = node.op
+    if not op.saves:
+        return [g, xp, None, 0]
+    if node.freed:
+        raise RuntimeError(FREED_MESSAGE)
+    _check_versions(node)
+    if create_graph:
+        out = _output_tensor(node) if op.saves_out else None
+        return [g, xp, out, 0, *node.saved_inputs]
+    return [g, xp, node.out_data, 0, *[t._data for t in node.saved_inputs]]
+
+
+def _output_tensor(node):
+    # A differentiable stand-in for the node's output: same values, produced by the same node.
+    t = Tensor._wrap(node.out_data)
+    t._grad_fn = node
+    t._requires_grad = True
+    return t
+
+
+def _check_versions(node):
+    for t, version in zip(node.saved_inputs, node.versions):
+        if t._vc is not None and t._vc[0] != version:
+            k = next(j for j, s in enumerate(node.saved_inputs) if s is t)
+            name = node.op.inputs[0] if node.op.variadic else node.op.inputs[k]
+            raise _modified_error(node, name, t._data.shape, version_of(t), version)
+    if node.op.saves_out and node.out_vc[0] != node.out_version:
+        raise _modified_error(node, "out", node.out_shape, node.out_vc[0], node.out_version)
+
+
+def _modified_error(node, name, shape, now, then):
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: the {name!r} input of {node.name()} (a tensor of shape {list(shape)}) is at "
+        f"version {now}; expected version {then} instead. Use an out-of-place op (x = x + 1 "
+        "rather than x += 1) or clone() the tensor before changing it.")
+
+
+def _accumulate(buffers, key, g):
+    previous = buffers.get(key)
+    buffers[key] = g if previous is None else previous + g
+
+
+def _own(g, dtype):
+    """A fresh, writable array: vjps may return views or arrays shared with other gradients."""
+    return np.array(g, dtype=dtype, copy=True)
+
+
+def _accumulate_into_leaf(leaf, g, create_graph):
+    if create_graph:
+        leaf._grad = g if leaf._grad is None else leaf._grad + g
+    elif leaf._grad is None:
+        leaf._grad = Tensor._wrap(_own(g, leaf._data.dtype))
+    else:
+        # In place, like PyTorch: code holding a reference to x.grad sees the new sum.
+        np.add(leaf._grad._data, g, out=leaf._grad._data, casting="unsafe")
+        leaf._grad._bump_version()
+
+
+def _as_tensor(g, create_graph):
+    return g if create_graph else Tensor._wrap(np.asarray(g))
+
+
+def _run_hooks(hooks, g, create_graph):
+    for hook in list(hooks):
+        result = hook(_as_tensor(g, create_graph))
+        if result is not None:
+            g = result if create_graph else result._data
+    return g
+
+
+def _run_node_hooks(node, g, create_graph):
+    if node.pre_hooks:
+        g = _run_hooks(node.pre_hooks, g, create_graph)
+    if node.retain is not None:
+        t = node.retain()
+        if t is not None:
+            if create_graph:
+                t._grad = g if t._grad is None else t._grad + g
+            elif t._grad is None:
+                t._grad = Tensor._wrap(_own(g, t._data.dtype))
+            else:
+                t._grad = Tensor._wrap(t._grad._data + g)
+    return g

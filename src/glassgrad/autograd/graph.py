@@ -1,0 +1,213 @@
+"""The recorded computation: one :class:`Node` per op application, and :func:`apply`.
+
+``apply`` runs an op record's forward on NumPy arrays and, when gradients are being recorded,
+creates the Node that backward will visit: the record, where each input's gradient goes, the
+values the vjps will need, and their version numbers (to catch in-place changes). A node's
+``next_functions`` and ``_saved_*`` attributes mirror PyTorch's, so graph tools written for
+PyTorch can read it.
+"""
+
+import itertools
+
+import numpy as np
+
+from . import grad_mode
+
+Tensor = None  # glassgrad.tensor sets this once the class exists (the modules import each other)
+_next_seq = itertools.count().__next__
+_NO_PARAMS = {}
+
+
+class Node:
+    """A recorded op application: PyTorch's ``grad_fn``."""
+
+    # No __slots__: the rarely set fields live here as class defaults, so creating a node on the
+    # hot path sets only what it must.
+    saved_inputs = versions = ()
+    out_data = out_vc = out_version = None
+    freed = False
+    pre_hooks = retain = _name = None
+
+    def name(self):
+        """PyTorch's name for this backward function, e.g. ``DivBackward0``."""
+        return self._name or self.op.grad_fn_name
+
+    @property
+    def next_functions(self):
+        """One ``(function, 0)`` pair per input, as in PyTorch (``None`` for constants)."""
+        return tuple((AccumulateGrad(n) if isinstance(n, Tensor) else n, 0) for n in self.next)
+
+    def register_prehook(self, hook):
+        if self.pre_hooks is None:
+            self.pre_hooks = []
+        self.pre_hooks.append(hook)
+        return _RemovableHandle(self.pre_hooks, hook)
+
+    def __getattr__(self, attr):  # only called for attributes not found normally
+        # torchviz's show_saved reads saved values as _saved_self, _saved_other, _saved_result ...
+        if attr.startswith("_saved_"):
+            return self._saved_value(attr[len("_saved_"):])
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
+
+    def _saved_value(self, torch_name):
+        for ours, theirs in self.op.torch_saved_names.items():
+            if theirs != torch_name:
+                continue
+            if ours in self.params:
+                return self.params[ours]
+            if self.freed:
+                raise RuntimeError(FREED_MESSAGE)
+            if ours == "out":
+                return Tensor._wrap(self.out_data)
+            for name, k in self.op.save_inputs:
+                if name == ours:
+                    return self.saved_inputs[k].detach()
+        raise AttributeError(f"{self.name()} has no saved value {torch_name!r}")
+
+    def saved_values(self):
+        """The values this node keeps for backward, by PyTorch's names (``self``, ``result``...)."""
+        names = self.op.torch_saved_names
+        return {names[n]: self._saved_value(names[n]) for n in self.op.saves + self.op.params}
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+class AccumulateGrad:
+    """The graph's view of a leaf tensor: where its gradient is accumulated."""
+
+    __slots__ = ("variable",)
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self.variable):#x}>"
+
+
+class _RemovableHandle:
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you "
+    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling backward."
+)
+
+
+def version_of(t):
+    vc = t._vc
+    return vc[0] if vc is not None else 0
+
+
+def apply(op, tensors, params=_NO_PARAMS, name=None):
+    """Run ``op`` on ``tensors`` (glassgrad Tensors) and record it if any input needs a gradient."""
+    if len(tensors) == 1:
+        return apply1(op, tensors[0], params, name)
+    arrays = [t._data for t in tensors]
+    try:
+        out = op.forward(*arrays, **params)
+    except ValueError as error:
+        raise broadcast_error(op, arrays, error) from None
+    result = Tensor._wrap(out if out.__class__ is np.ndarray else np.asarray(out))
+    if grad_mode.enabled:
+        for t in tensors:
+            if t._requires_grad:
+                record(op, tensors, params, result, name)
+                break
+    return result
+
+
+def apply1(op, x, params=_NO_PARAMS, name=None):
+    """``apply`` for one input: the hot path of unary and shape ops."""
+    out = op.forward(x._data, **params)
+    result = Tensor._wrap(out if out.__class__ is np.ndarray else np.asarray(out))
+    if op.is_view and out.base is not None and np.may_share_memory(out, x._data):
+        if x._vc is None:
+            x._vc = [0]
+        result._vc = x._vc
+        result._base = x._base if x._base is not None else x
+    if x._requires_grad and grad_mode.enabled:
+        record(op, (x,), params, result, name)
+    return result
+
+
+def apply2(op, a, b):
+    """``apply`` for two inputs without params: the hot path of arithmetic."""
+    try:
+        out = op.forward(a._data, b._data)
+    except ValueError as error:
+        raise broadcast_error(op, (a._data, b._data), error) from None
+    result = Tensor._wrap(out if out.__class__ is np.ndarray else np.asarray(out))
+    if (a._requires_grad or b._requires_grad) and grad_mode.enabled:
+        record(op, (a, b), _NO_PARAMS, result, None)
+    return result
+
+
+def record(op, tensors, params, result, name=None):
+    """Attach a new Node to ``result``: the graph edge from ``tensors`` to it."""
+    node = Node()
+    node.op = op
+    if len(tensors) == 2:
+        a, b = tensors
+        node.next = ((a._grad_fn or a) if a._requires_grad else None,
+                     (b._grad_fn or b) if b._requires_grad else None)
+    else:
+        node.next = tuple([(t._grad_fn or t) if t._requires_grad else None for t in tensors])
+    node.params = params
+    node.seq = _next_seq()
+    if op.save_inputs:
+        # Every input is kept (simpler than picking); versions catch later in-place changes.
+        node.saved_inputs = tensors
+        node.versions = tuple([t._vc[0] if t._vc is not None else 0 for t in tensors])
+    out = result._data
+    if op.saves_out:
+        if result._vc is None:
+            result._vc = [0]
+        node.out_data = out
+        node.out_vc = result._vc
+        node.out_version = result._vc[0]
+    node.out_shape = out.shape
+    node.out_dtype = out.dtype
+    if name is not None:
+        node._name = name
+    result._grad_fn = node
+    result._requires_grad = True
+    return node
+
+
+def broadcast_error(op, arrays, error):
+    """Turn NumPy's broadcasting ValueError into one naming the op and both shapes."""
+    if "broadcast" not in str(error) or len(arrays) < 2:
+        return error
+    shapes = [tuple(a.shape) for a in arrays]
+    ndim = max(len(s) for s in shapes)
+    padded = [(1,) * (ndim - len(s)) + s for s in shapes]
+    for dim in range(ndim - 1, -1, -1):
+        sizes = {p[dim] for p in padded} - {1}
+        if len(sizes) > 1:
+            a, b = padded[0][dim], padded[1][dim]
+            return RuntimeError(
+                f"{op.name}: shapes {shapes[0]} and {shapes[1]} don't broadcast: the size of "
+                f"tensor a ({a}) must match the size of tensor b ({b}) at non-singleton "
+                f"dimension {dim}")
+    return RuntimeError(f"{op.name}: shapes {shapes} don't broadcast")

@@ -1,0 +1,528 @@
+"""The torch-like functions (``glassgrad.exp``, ``glassgrad.sum``, ...), also bound as Tensor methods.
+
+Each function checks and normalises its arguments (dims, dtypes, Python numbers) and applies one
+op record; composites such as ``flatten`` or ``squeeze`` are a single shape op with PyTorch's
+grad_fn name.
+"""
+
+import builtins
+import sys
+from collections import namedtuple
+
+import numpy as np
+
+from . import _dtype
+from . import tensor as _tensor_module
+from .autograd.graph import apply, apply1, apply2
+from .ops import elementwise as E
+from .ops import linalg as L
+from .ops import reduce as R
+from .ops import shape as S
+from .tensor import Tensor, _binary, _cast, _dim, _operand, _promote
+
+__all__ = (
+    "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal relu abs neg sign square add sub "
+    "mul div remainder floor_divide pow maximum minimum clamp clip where sum mean max min amax amin "
+    "argmax argmin logsumexp all any mm matmul dot mv reshape view flatten squeeze unsqueeze "
+    "transpose swapaxes permute t expand expand_as view_as reshape_as cat concat concatenate stack "
+    "clone detach numel is_tensor is_floating_point eq isnan isinf isfinite isclose allclose equal"
+).split()
+
+_values_indices = namedtuple("_values_indices", ["values", "indices"])
+
+
+def _float(x):
+    """``x`` as a floating-point tensor (integer tensors become the default float type)."""
+    if not isinstance(x, Tensor):
+        from .factories import tensor
+        x = tensor(x)
+    return x if x._data.dtype.kind == "f" else _cast(x, _dtype.default_float_numpy())
+
+
+def _unary(op):
+    def function(input):
+        return apply(op, (_float(input),))
+    function.__name__ = op.name
+    function.__doc__ = f"Elementwise {op.formula}; derivative {op.derivatives[0]}."
+    return function
+
+
+exp = _unary(E.exp)
+log = _unary(E.log)
+log1p = _unary(E.log1p)
+expm1 = _unary(E.expm1)
+sin = _unary(E.sin)
+cos = _unary(E.cos)
+tan = _unary(E.tan)
+tanh = _unary(E.tanh)
+sigmoid = _unary(E.sigmoid)
+sqrt = _unary(E.sqrt)
+reciprocal = _unary(E.reciprocal)
+
+
+def relu(input):
+    return apply(E.relu, (input,))
+
+
+def abs(input):
+    return apply(E.abs, (input,))
+
+
+def neg(input):
+    return apply(E.neg, (input,))
+
+
+def sign(input):
+    return apply(E.sign, (input,))
+
+
+def square(input):
+    return pow(input, 2)
+
+
+def add(input, other, alpha=1):
+    return _binary(E.add, input, other if alpha == 1 else other * alpha)
+
+
+def sub(input, other, alpha=1):
+    return _binary(E.sub, input, other if alpha == 1 else other * alpha)
+
+
+def mul(input, other):
+    return _binary(E.mul, input, other)
+
+
+def div(input, other):
+    return _binary(E.div, input, other, true_division=True)
+
+
+def remainder(input, other):
+    return _binary(E.remainder, input, other)
+
+
+def floor_divide(input, other):
+    if not isinstance(input, Tensor):
+        input = _operand(input, other)
+    a, b = _promote(input, other)
+    return Tensor._wrap(np.asarray(np.floor_divide(a._data, b._data)))
+
+
+def pow(input, exponent):
+    """``input ** exponent``; either may be a Python number (PowBackward0/1/2 as in PyTorch)."""
+    if not isinstance(input, Tensor):
+        x = _float(exponent) if isinstance(input, float) else exponent
+        return apply(E.rpow_scalar, (x,), {"base": input})
+    if isinstance(exponent, Tensor):
+        return _binary(E.pow, input, exponent)
+    if input._data.dtype.kind != "f" and isinstance(exponent, float):
+        input = _float(input)
+    return apply(E.pow_scalar, (input,), {"exponent": exponent})
+
+
+def maximum(input, other):
+    return _binary(E.maximum, input, other)
+
+
+def minimum(input, other):
+    return _binary(E.minimum, input, other)
+
+
+def clamp(input, min=None, max=None):
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    min = min.item() if isinstance(min, Tensor) else min
+    max = max.item() if isinstance(max, Tensor) else max
+    if input._data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
+        input = _float(input)
+    return apply(E.clamp, (input,), {"min": min, "max": max})
+
+
+clip = clamp
+
+
+def where(condition, input=None, other=None):
+    """``input`` where ``condition`` holds, else ``other``. Only the chosen branch gets gradient."""
+    if input is None and other is None:
+        return tuple(Tensor._wrap(i) for i in np.nonzero(_data(condition)))
+    like = input if isinstance(input, Tensor) else other
+    a, b = _promote(_operand(input, like), other)
+    return apply(E.where, (a, b), {"condition": _data(condition).astype(bool)})
+
+
+def _data(x):
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+# ----- reductions ------------------------------------------------------------------------------
+def _dims(dim, ndim):
+    """``dim`` (None, an int or a sequence) as None or a sorted tuple of non-negative axes."""
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        return tuple(sorted(_dim(d, ndim) for d in dim)) if dim else None
+    return (_dim(dim, ndim),)
+
+
+def sum(input, dim=None, keepdim=False, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    elif input._data.dtype.kind in "bui" and input._data.dtype != np.int64:
+        input = _cast(input, np.dtype(np.int64))
+    dims = _dims(dim, input.ndim)
+    return apply(R.sum, (input,), {"dim": dims, "keepdim": keepdim},
+                 name="SumBackward0" if dims is None else None)
+
+
+def mean(input, dim=None, keepdim=False, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {_dtype.from_numpy_dtype(input._data.dtype).name.capitalize()}")
+    dims = _dims(dim, input.ndim)
+    return apply(R.mean, (input,), {"dim": dims, "keepdim": keepdim},
+                 name="MeanBackward0" if dims is None else None)
+
+
+def _extreme(op, index_fn, input, dim, keepdim, name):
+    if isinstance(dim, Tensor):
+        return (maximum if op is R.amax else minimum)(input, dim)
+    if input._data.size == 0:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+    if dim is None:
+        return apply(op, (input,), {"dim": None, "keepdim": False})
+    dims = _dims(dim, input.ndim)
+    values = apply(op, (input,), {"dim": dims, "keepdim": keepdim},
+                   name=op.grad_fn_name.replace("1", "0"))
+    indices = index_fn(input._data, axis=dims[0], keepdims=keepdim) if input.ndim else np.array(0)
+    return _values_indices(values, Tensor._wrap(np.asarray(indices, dtype=np.int64)))
+
+
+def max(input, dim=None, keepdim=False):
+    """The largest element; with ``dim``, (values, indices) along it; with a tensor, ``maximum``."""
+    return _extreme(R.amax, np.argmax, input, dim, keepdim, "max")
+
+
+def min(input, dim=None, keepdim=False):
+    return _extreme(R.amin, np.argmin, input, dim, keepdim, "min")
+
+
+def amax(input, dim=(), keepdim=False):
+    dims = _dims(dim, input.ndim) if dim != () else None
+    return apply(R.amax, (input,), {"dim": dims, "keepdim": keepdim}, name="AmaxBackward0")
+
+
+def amin(input, dim=(), keepdim=False):
+    dims = _dims(dim, input.ndim) if dim != () else None
+    return apply(R.amin, (input,), {"dim": dims, "keepdim": keepdim}, name="AminBackward0")
+
+
+def argmax(input, dim=None, keepdim=False):
+    if dim is None:
+        return Tensor._wrap(np.asarray(np.argmax(input._data), dtype=np.int64))
+    return Tensor._wrap(np.asarray(np.argmax(input._data, axis=_dim(dim, input.ndim), keepdims=keepdim),
+                                   dtype=np.int64))
+
+
+def argmin(input, dim=None, keepdim=False):
+    if dim is None:
+        return Tensor._wrap(np.asarray(np.argmin(input._data), dtype=np.int64))
+    return Tensor._wrap(np.asarray(np.argmin(input._data, axis=_dim(dim, input.ndim), keepdims=keepdim),
+                                   dtype=np.int64))
+
+
+def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(input))) along ``dim``, computed without overflow."""
+    return apply(R.logsumexp, (_float(input),), {"dim": _dims(dim, input.ndim), "keepdim": keepdim})
+
+
+def all(input, dim=None):
+    return Tensor._wrap(np.asarray(np.all(input._data, axis=dim)))
+
+
+def any(input, dim=None):
+    return Tensor._wrap(np.asarray(np.any(input._data, axis=dim)))
+
+
+# ----- linear algebra ----------------------------------------------------------------------------
+def mm(input, mat2):
+    if input.__class__ is not Tensor or mat2.__class__ is not Tensor or input._data.dtype != mat2._data.dtype:
+        input, mat2 = _promote(input, mat2)
+    return apply2(L.mm, input, mat2)
+
+
+def matmul(input, other):
+    if input.__class__ is not Tensor or other.__class__ is not Tensor or input._data.dtype != other._data.dtype:
+        input, other = _promote(input, other)
+    if input._data.ndim == 2 and other._data.ndim == 2:
+        return apply2(L.mm, input, other)
+    return apply(L.matmul, (input, other), name=L.matmul_grad_fn_name(input.ndim, other.ndim))
+
+
+def dot(input, other):
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    return matmul(input, other)
+
+
+def mv(input, vec):
+    return matmul(input, vec)
+
+
+# ----- shape ---------------------------------------------------------------------------------------
+def _infer_shape(shape, numel):
+    """``shape`` with one -1 filled in, checked against ``numel`` elements."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    shape = tuple(int(s) for s in shape)
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+def reshape(input, *shape):
+    shape = _infer_shape(shape, input._data.size)
+    return apply(S.reshape, (input,), {"shape": shape, "source_shape": input._data.shape})
+
+
+def view(input, *shape):
+    if shape and isinstance(shape[0], _dtype.dtype):
+        raise RuntimeError("view(dtype) is not supported; use .to(dtype)")
+    return reshape(input, *shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    if input.ndim == 0:
+        return reshape(input, 1)
+    start, end = _dim(start_dim, input.ndim), _dim(end_dim, input.ndim)
+    if start == end:
+        return input
+    shape = input.shape
+    new = shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:]
+    return reshape(input, new)
+
+
+def squeeze(input, dim=None):
+    shape = input._data.shape
+    if dim is None:
+        new, name = tuple(s for s in shape if s != 1), "SqueezeBackward0"
+    else:
+        dims = _dims(dim, input.ndim)
+        new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
+        name = "SqueezeBackward1" if not isinstance(dim, (tuple, list)) else "SqueezeBackward2"
+    return apply(S.reshape, (input,), {"shape": new, "source_shape": shape}, name=name)
+
+
+def unsqueeze(input, dim):
+    shape = input._data.shape
+    d = _dim(dim, input.ndim + 1)
+    new = shape[:d] + (1,) + shape[d:]
+    return apply(S.reshape, (input,), {"shape": new, "source_shape": shape}, name="UnsqueezeBackward0")
+
+
+def transpose(input, dim0, dim1):
+    n = input.ndim
+    return apply(S.transpose, (input,), {"dim0": _dim(dim0, n), "dim1": _dim(dim1, n)})
+
+
+swapaxes = transpose
+
+
+def permute(input, *dims):
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    dims = tuple(_dim(d, input.ndim) for d in dims)
+    if sorted(dims) != list(range(input.ndim)):
+        raise RuntimeError(f"permute: dims {list(dims)} are not a permutation of {input.ndim} dimensions")
+    return apply(S.permute, (input,), {"dims": dims})
+
+
+def t(input):
+    return input.t()
+
+
+def expand(input, *sizes):
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    shape = input._data.shape
+    if len(sizes) < len(shape):
+        raise RuntimeError(
+            f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
+            f"number of dimensions in the tensor ({len(shape)})")
+    padded = (1,) * (len(sizes) - len(shape)) + shape
+    new = []
+    for i, (want, have) in enumerate(zip(sizes, padded)):
+        if want == -1:
+            want = have
+        if have != 1 and want != have:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({want}) must match the existing size ({have}) "
+                f"at non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(shape)}")
+        new.append(want)
+    return apply(S.expand, (input,), {"shape": tuple(new), "source_shape": shape})
+
+
+def expand_as(input, other):
+    return expand(input, other.shape)
+
+
+def view_as(input, other):
+    return reshape(input, other.shape)
+
+
+reshape_as = view_as
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dimension."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    tensors = _common_dtype(tensors)
+    d = _dim(dim, tensors[0].ndim)
+    for k, t in enumerate(tensors[1:], 1):
+        a, b = tensors[0]._data.shape, t._data.shape
+        if len(a) != len(b) or builtins.any(x != y for i, (x, y) in enumerate(zip(a, b)) if i != d):
+            raise RuntimeError(
+                f"torch.cat(): Sizes of tensors must match except in dimension {d}. Expected size "
+                f"{list(a)} but got size {list(b)} for tensor number {k} in the list.")
+    sizes = tuple(t._data.shape[d] for t in tensors)
+    return apply(S.cat, tensors, {"dim": d, "sizes": sizes})
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0):
+    """Join tensors of one shape along a new dimension."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    tensors = _common_dtype(tensors)
+    for k, t in enumerate(tensors[1:], 1):
+        if t._data.shape != tensors[0]._data.shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at "
+                f"entry 0 and {list(t.shape)} at entry {k}")
+    return apply(S.stack, tensors, {"dim": _dim(dim, tensors[0].ndim + 1)})
+
+
+def _common_dtype(tensors):
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected a sequence of Tensors, got an element of type {type(t).__name__}")
+    target = _dtype.result_type([t._data for t in tensors])
+    return [_cast(t, target) for t in tensors]
+
+
+def clone(input):
+    return apply(S.clone, (input,))
+
+
+def detach(input):
+    return input.detach()
+
+
+def numel(input):
+    return input._data.size
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):
+    return input._data.dtype.kind == "f"
+
+
+# ----- comparisons (no gradient) -----------------------------------------------------------------
+def eq(input, other):
+    return input == other
+
+
+def isnan(input):
+    return Tensor._wrap(np.isnan(input._data))
+
+
+def isinf(input):
+    return Tensor._wrap(np.isinf(input._data))
+
+
+def isfinite(input):
+    return Tensor._wrap(np.isfinite(input._data))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return Tensor._wrap(np.isclose(input._data, _data(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return builtins.bool(np.allclose(input._data, _data(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input, other):
+    return input.shape == other.shape and builtins.bool(np.array_equal(input._data, other._data))
+
+
+# ----- used by vjps under create_graph (see ops.namespaces.tensor_ns) ---------------------------
+def zeros_like(input):
+    return Tensor._wrap(np.zeros_like(input._data))
+
+
+def sum_to(g, shape):
+    from .ops.namespaces import sum_to_axes
+    if tuple(g.shape) == tuple(shape):
+        return g
+    axes, lead = sum_to_axes(g._data.shape, tuple(shape))
+    out = sum(g, axes, keepdim=True) if axes else g
+    return reshape(out, tuple(shape)) if lead else out
+
+
+def unreduce(g, shape, dim, keepdim):
+    if not keepdim:
+        kept = (1,) * len(shape) if dim is None else tuple(
+            1 if i in dim else s for i, s in enumerate(shape))
+        g = reshape(g, kept)
+    return expand(g, tuple(shape))
+
+
+def narrow(g, dim, start, length):
+    index = [slice(None)] * g.ndim
+    index[dim] = slice(start, start + length)
+    return g[tuple(index)]
+
+
+def select(g, dim, i):
+    index = [slice(None)] * g.ndim
+    index[dim] = i
+    return g[tuple(index)]
+
+
+def getitem(g, index):
+    return g[index]
+
+
+def index_scatter(g, index, shape):
+    return apply(S.index_scatter, (g,), {"index": index, "shape": tuple(shape)})
+
+
+def astype(g, dtype):
+    return _cast(g, np.dtype(dtype))
+
+
+def mT(g):
+    return transpose(g, -2, -1)
+
+
+_tensor_module._functional = sys.modules[__name__]

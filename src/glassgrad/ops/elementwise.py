@@ -1,0 +1,245 @@
+"""Elementwise primitives: arithmetic, powers, exponentials, trigonometry, activations.
+
+Binary ops broadcast like NumPy; the engine reduces their gradients back to each input's shape,
+so the vjps here are written as if shapes matched. Where PyTorch's derivative formula evaluates
+in a particular order, the vjp follows that order, so float32 gradients agree to the last bit.
+"""
+
+import numpy as np
+
+from .registry import register
+
+
+def _pow_scalar(x, exponent):
+    # PyTorch evaluates these exponents by multiplication; matching it keeps float32 bits equal.
+    if exponent == 2:
+        return x * x
+    if exponent == 3:
+        return x * x * x
+    if exponent == 0.5:
+        return np.sqrt(x)
+    if exponent == -1:
+        return np.reciprocal(x) if x.dtype.kind == "f" else np.power(x, exponent)
+    return np.power(x, exponent)
+
+
+add = register(
+    "add", inputs=("a", "b"), forward=np.add,
+    vjps=(lambda g: g, lambda g: g),
+    grad_fn_name="AddBackward0", formula="a + b", latex="a + b",
+    derivatives=("1", "1"), derivatives_latex=("1", "1"),
+)
+sub = register(
+    "sub", inputs=("a", "b"), forward=np.subtract,
+    vjps=(lambda g: g, lambda g: -g),
+    grad_fn_name="SubBackward0", formula="a - b", latex="a - b",
+    derivatives=("1", "-1"), derivatives_latex=("1", "-1"),
+)
+rsub = register(
+    "rsub", inputs=("x",), params=("other",), forward=lambda x, other: other - x,
+    vjps=(lambda g: -g,),
+    grad_fn_name="RsubBackward1", formula="other - x", latex=r"\mathrm{other} - x",
+    derivatives=("-1",), derivatives_latex=("-1",),
+)
+mul = register(
+    "mul", inputs=("a", "b"), forward=np.multiply,
+    vjps=(lambda g, b: g * b, lambda g, a: g * a),
+    grad_fn_name="MulBackward0", formula="a * b", latex=r"a \cdot b",
+    derivatives=("b", "a"), derivatives_latex=("b", "a"),
+)
+div = register(
+    "div", inputs=("a", "b"), forward=np.divide,
+    vjps=(lambda g, b: g / b, lambda g, a, b: -g * ((a / b) / b)),
+    grad_fn_name="DivBackward0", formula="a / b", latex=r"\frac{a}{b}",
+    derivatives=("1/b", "-a/b^2"), derivatives_latex=(r"\frac{1}{b}", r"-\frac{a}{b^{2}}"),
+    domain="b != 0",
+)
+neg = register(
+    "neg", inputs=("x",), forward=np.negative,
+    vjps=(lambda g: -g,),
+    grad_fn_name="NegBackward0", formula="-x", latex="-x",
+    derivatives=("-1",), derivatives_latex=("-1",),
+)
+reciprocal = register(
+    "reciprocal", inputs=("x",), forward=np.reciprocal,
+    vjps=(lambda g, out: -g * (out * out),),
+    grad_fn_name="ReciprocalBackward0", formula="1 / x", latex=r"\frac{1}{x}",
+    derivatives=("-1/x^2",), derivatives_latex=(r"-\frac{1}{x^{2}}",), domain="x != 0",
+)
+pow_scalar = register(
+    "pow", inputs=("x",), params=("exponent",), forward=_pow_scalar,
+    vjps=(lambda xp, g, x, exponent: xp.zeros_like(x) if exponent == 0
+          else g * (exponent * x ** (exponent - 1)),),
+    grad_fn_name="PowBackward0", formula="x ** exponent", latex=r"x^{\mathrm{exponent}}",
+    derivatives=("exponent * x ** (exponent - 1)",),
+    derivatives_latex=(r"\mathrm{exponent} \cdot x^{\mathrm{exponent} - 1}",),
+    domain="x > 0 for non-integer exponents; x != 0 for negative ones",
+)
+rpow_scalar = register(
+    "rpow", inputs=("x",), params=("base",), forward=lambda x, base: np.power(base, x, dtype=x.dtype),
+    vjps=(lambda xp, g, out, base: g * (out * float(np.log(base))) if base > 0
+          else xp.where(out == 0, 0.0, g * (out * float(np.log(base)))),),
+    grad_fn_name="PowBackward2", formula="base ** x", latex=r"\mathrm{base}^{x}",
+    derivatives=("base ** x * log(base)",), derivatives_latex=(r"\mathrm{base}^{x} \ln \mathrm{base}",),
+    domain="base > 0",
+)
+pow = register(
+    "pow_tensor", inputs=("a", "b"), forward=np.power,
+    vjps=(lambda xp, g, a, b: xp.where(b == 0, 0.0, g * (b * a ** (b - 1))),
+          lambda xp, g, a, b, out: g * xp.where((a == 0) & (b >= 0), 0.0, out * xp.log(a))),
+    grad_fn_name="PowBackward1", formula="a ** b", latex="a^{b}",
+    derivatives=("b * a ** (b - 1)", "a ** b * log(a)"),
+    derivatives_latex=(r"b \cdot a^{b - 1}", r"a^{b} \ln a"),
+    domain="a > 0 (or integer b)",
+)
+exp = register(
+    "exp", inputs=("x",), forward=np.exp,
+    vjps=(lambda g, out: g * out,),
+    grad_fn_name="ExpBackward0", formula="exp(x)", latex="e^{x}",
+    derivatives=("exp(x)",), derivatives_latex=("e^{x}",),
+    domain="finite for x <= 88.72 in float32, x <= 709.78 in float64",
+)
+log = register(
+    "log", inputs=("x",), forward=np.log,
+    vjps=(lambda g, x: g / x,),
+    grad_fn_name="LogBackward0", formula="log(x)", latex=r"\ln x",
+    derivatives=("1/x",), derivatives_latex=(r"\frac{1}{x}",), domain="x > 0",
+)
+log1p = register(
+    "log1p", inputs=("x",), forward=np.log1p,
+    vjps=(lambda g, x: g / (x + 1),),
+    grad_fn_name="Log1PBackward0", formula="log(1 + x)", latex=r"\ln(1 + x)",
+    derivatives=("1/(1 + x)",), derivatives_latex=(r"\frac{1}{1 + x}",), domain="x > -1",
+)
+expm1 = register(
+    "expm1", inputs=("x",), forward=np.expm1,
+    vjps=(lambda g, out: g * (out + 1),),
+    grad_fn_name="Expm1Backward0", formula="exp(x) - 1", latex="e^{x} - 1",
+    derivatives=("exp(x)",), derivatives_latex=("e^{x}",),
+    domain="finite for x <= 88.72 in float32, x <= 709.78 in float64",
+)
+sin = register(
+    "sin", inputs=("x",), forward=np.sin,
+    vjps=(lambda xp, g, x: g * xp.cos(x),),
+    grad_fn_name="SinBackward0", formula="sin(x)", latex=r"\sin x",
+    derivatives=("cos(x)",), derivatives_latex=(r"\cos x",),
+)
+cos = register(
+    "cos", inputs=("x",), forward=np.cos,
+    vjps=(lambda xp, g, x: g * -xp.sin(x),),
+    grad_fn_name="CosBackward0", formula="cos(x)", latex=r"\cos x",
+    derivatives=("-sin(x)",), derivatives_latex=(r"-\sin x",),
+)
+tan = register(
+    "tan", inputs=("x",), forward=np.tan,
+    vjps=(lambda g, out: g * (1 + out * out),),
+    grad_fn_name="TanBackward0", formula="tan(x)", latex=r"\tan x",
+    derivatives=("1 + tan(x)^2",), derivatives_latex=(r"1 + \tan^{2} x",),
+    domain="x != pi/2 + k*pi",
+)
+tanh = register(
+    "tanh", inputs=("x",), forward=np.tanh,
+    vjps=(lambda g, out: g * (1 - out * out),),
+    grad_fn_name="TanhBackward0", formula="tanh(x)", latex=r"\tanh x",
+    derivatives=("1 - tanh(x)^2",), derivatives_latex=(r"1 - \tanh^{2} x",),
+)
+
+
+def _sigmoid(x):
+    # exp of a non-positive argument only: no overflow for large |x|.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+sigmoid = register(
+    "sigmoid", inputs=("x",), forward=_sigmoid,
+    vjps=(lambda g, out: g * (1 - out) * out,),
+    grad_fn_name="SigmoidBackward0", formula="1 / (1 + exp(-x))", latex=r"\sigma(x) = \frac{1}{1 + e^{-x}}",
+    derivatives=("sigmoid(x) * (1 - sigmoid(x))",),
+    derivatives_latex=(r"\sigma(x)\,(1 - \sigma(x))",),
+)
+relu = register(
+    "relu", inputs=("x",), forward=lambda x: np.maximum(x, 0).astype(x.dtype, copy=False),
+    vjps=(lambda xp, g, out: xp.where(out > 0, g, 0.0),),
+    grad_fn_name="ReluBackward0", formula="max(x, 0)", latex=r"\max(x, 0)",
+    derivatives=("1 if x > 0 else 0",), derivatives_latex=(r"\mathbb{1}[x > 0]",),
+)
+sqrt = register(
+    "sqrt", inputs=("x",), forward=np.sqrt,
+    vjps=(lambda g, out: g / (2 * out),),
+    grad_fn_name="SqrtBackward0", formula="sqrt(x)", latex=r"\sqrt{x}",
+    derivatives=("1 / (2 * sqrt(x))",), derivatives_latex=(r"\frac{1}{2\sqrt{x}}",), domain="x >= 0",
+)
+sign = register(
+    "sign", inputs=("x",), forward=np.sign,
+    vjps=(lambda xp, g: xp.zeros_like(g),),
+    grad_fn_name="SignBackward0", formula="sign(x)", latex=r"\operatorname{sign} x",
+    derivatives=("0",), derivatives_latex=("0",),
+)
+abs = register(
+    "abs", inputs=("x",), forward=np.abs,
+    vjps=(lambda xp, g, x: g * xp.sign(x),),
+    grad_fn_name="AbsBackward0", formula="|x|", latex=r"\lvert x \rvert",
+    derivatives=("sign(x)",), derivatives_latex=(r"\operatorname{sign} x",),
+)
+maximum = register(
+    "maximum", inputs=("a", "b"), forward=np.maximum,
+    vjps=(lambda xp, g, a, b: xp.where(a == b, g / 2, xp.where(a > b, g, 0.0)),
+          lambda xp, g, a, b: xp.where(a == b, g / 2, xp.where(a < b, g, 0.0))),
+    grad_fn_name="MaximumBackward0", formula="max(a, b)", latex=r"\max(a, b)",
+    derivatives=("1 if a > b, 1/2 if a == b, else 0", "1 if b > a, 1/2 if a == b, else 0"),
+    derivatives_latex=(r"\mathbb{1}[a > b] + \tfrac12 \mathbb{1}[a = b]",
+                       r"\mathbb{1}[b > a] + \tfrac12 \mathbb{1}[a = b]"),
+)
+minimum = register(
+    "minimum", inputs=("a", "b"), forward=np.minimum,
+    vjps=(lambda xp, g, a, b: xp.where(a == b, g / 2, xp.where(a < b, g, 0.0)),
+          lambda xp, g, a, b: xp.where(a == b, g / 2, xp.where(a > b, g, 0.0))),
+    grad_fn_name="MinimumBackward0", formula="min(a, b)", latex=r"\min(a, b)",
+    derivatives=("1 if a < b, 1/2 if a == b, else 0", "1 if b < a, 1/2 if a == b, else 0"),
+    derivatives_latex=(r"\mathbb{1}[a < b] + \tfrac12 \mathbb{1}[a = b]",
+                       r"\mathbb{1}[b < a] + \tfrac12 \mathbb{1}[a = b]"),
+)
+
+
+def _clamp(x, min, max):
+    out = x
+    if min is not None:
+        out = np.maximum(out, np.asarray(min, dtype=x.dtype))
+    if max is not None:
+        out = np.minimum(out, np.asarray(max, dtype=x.dtype))
+    return out
+
+
+def _inside(x, min, max):
+    keep = True
+    if min is not None:
+        keep = x >= min
+    if max is not None:
+        keep = keep & (x <= max)
+    return keep
+
+
+clamp = register(
+    "clamp", inputs=("x",), params=("min", "max"), forward=_clamp,
+    vjps=(lambda xp, g, x, min, max: xp.where(_inside(x, min, max), g, 0.0),),
+    grad_fn_name="ClampBackward1", formula="min(max(x, min), max)", latex=r"\min(\max(x, a), b)",
+    derivatives=("1 if min <= x <= max else 0",), derivatives_latex=(r"\mathbb{1}[a \le x \le b]",),
+)
+where = register(
+    "where", inputs=("a", "b"), params=("condition",),
+    forward=lambda a, b, condition: np.where(condition, a, b),
+    vjps=(lambda xp, g, condition: xp.where(condition, g, 0.0),
+          lambda xp, g, condition: xp.where(condition, 0.0, g)),
+    grad_fn_name="WhereBackward0", formula="a if condition else b",
+    latex=r"\begin{cases} a & \text{condition} \\ b & \text{otherwise} \end{cases}",
+    derivatives=("1 where condition, else 0", "0 where condition, else 1"),
+    derivatives_latex=(r"\mathbb{1}[\text{condition}]", r"\mathbb{1}[\lnot\text{condition}]"),
+)
+remainder = register(
+    "remainder", inputs=("a", "b"), forward=np.remainder,
+    vjps=(lambda g: g, lambda xp, g, a, b: -g * xp.floor_divide(a, b)),
+    grad_fn_name="RemainderBackward0", formula="a mod b", latex=r"a \bmod b",
+    derivatives=("1", "-floor(a / b)"), derivatives_latex=("1", r"-\lfloor a / b \rfloor"),
+    domain="b != 0",
+)

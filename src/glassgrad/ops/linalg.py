@@ -1,0 +1,73 @@
+"""Matrix products: ``mm`` for two matrices and ``matmul`` for every other rank combination.
+
+``matmul`` follows NumPy's rules (1-D operands are promoted and the added axis removed, batch
+axes broadcast); its vjps promote the same way and let ``sum_to`` undo batch broadcasting.
+"""
+
+import numpy as np
+
+from .registry import register
+
+
+def _mm(a, b):
+    if a.ndim != 2 or b.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got {a.ndim}-D and {b.ndim}-D")
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(
+            f"mm: mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
+            f"{b.shape[0]}x{b.shape[1]})")
+    return a @ b
+
+
+def _matmul(a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got {a.ndim}-D and {b.ndim}-D")
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a != k_b:
+        raise RuntimeError(
+            f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied "
+            f"(inner sizes {k_a} and {k_b} differ)")
+    return np.matmul(a, b)
+
+
+def _matmul_vjp(xp, g, a, b, wrt):
+    """Gradient of matmul(a, b) with respect to a (wrt=0) or b (wrt=1)."""
+    a2 = xp.reshape(a, (1,) + tuple(a.shape)) if a.ndim == 1 else a
+    b2 = xp.reshape(b, tuple(b.shape) + (1,)) if b.ndim == 1 else b
+    # Put back the axes that 1-D operands lost, so g is a (batched) matrix.
+    g_shape = tuple(g.shape)
+    if a.ndim == 1:
+        g_shape = g_shape[:-1] + (1,) + g_shape[-1:] if b.ndim > 1 else g_shape + (1,)
+    if b.ndim == 1:
+        g_shape = g_shape + (1,)
+    g2 = xp.reshape(g, g_shape)
+    if wrt == 0:
+        return xp.reshape(xp.sum_to(xp.matmul(g2, xp.mT(b2)), tuple(a2.shape)), tuple(a.shape))
+    return xp.reshape(xp.sum_to(xp.matmul(xp.mT(a2), g2), tuple(b2.shape)), tuple(b.shape))
+
+
+mm = register(
+    "mm", inputs=("a", "b"), forward=_mm,
+    vjps=(lambda xp, g, b: xp.matmul(g, xp.mT(b)), lambda xp, g, a: xp.matmul(xp.mT(a), g)),
+    grad_fn_name="MmBackward0", formula="a @ b", latex="A B",
+    derivatives=("g @ b.T", "a.T @ g"), derivatives_latex=(r"G B^{\top}", r"A^{\top} G"),
+    domain="a is n x k, b is k x m",
+)
+matmul = register(
+    "matmul", inputs=("a", "b"), forward=_matmul,
+    vjps=(lambda xp, g, a, b: _matmul_vjp(xp, g, a, b, 0),
+          lambda xp, g, a, b: _matmul_vjp(xp, g, a, b, 1)),
+    grad_fn_name="BmmBackward0", formula="a @ b", latex="A B",
+    derivatives=("g @ b.T", "a.T @ g"), derivatives_latex=(r"G B^{\top}", r"A^{\top} G"),
+    domain="the last axis of a matches the first (1-D) or second-to-last axis of b",
+)
+
+
+def matmul_grad_fn_name(a_ndim, b_ndim):
+    """PyTorch's grad_fn name for matmul of these ranks (it dispatches to dot, mv, mm, bmm)."""
+    if a_ndim == 1 and b_ndim == 1:
+        return "DotBackward0"
+    if a_ndim == 2 and b_ndim == 1:
+        return "MvBackward0"
+    return "BmmBackward0"

@@ -1,0 +1,78 @@
+"""Reductions: sum, mean, max, min and logsumexp, over all elements or chosen dimensions.
+
+``dim`` is None (every element) or a tuple of non-negative axes, normalised by the caller. The
+vjps broadcast the incoming gradient back over the reduced axes with ``xp.unreduce``.
+"""
+
+import numpy as np
+
+from .registry import register
+
+
+def _logsumexp(x, dim, keepdim):
+    m = np.max(x, axis=dim, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+    # An infinite max would make x - m nan; shifting by 0 instead leaves the answer unchanged.
+    m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+    out = np.log(np.sum(np.exp(x - m), axis=dim, keepdims=True)) + m
+    return out if keepdim else np.squeeze(out, axis=dim if dim is not None else None)
+
+
+def _count(shape, dim):
+    return int(np.prod([shape[d] for d in dim])) if dim is not None else int(np.prod(shape))
+
+
+def _extreme_mask(xp, x, out, dim, keepdim):
+    """Where the gradient of a max or min goes: a constant array shaped like x."""
+    x, out = xp.data(x), xp.data(out)
+    if dim is None:
+        # Over all elements, ties share the gradient evenly (PyTorch's MaxBackward1).
+        hit = (x == out).astype(x.dtype)
+        return hit / hit.sum()
+    # Along a dimension, the first extreme element takes it all (PyTorch's MaxBackward0).
+    axis = dim[0]
+    first = np.argmax(x == (out if keepdim else np.expand_dims(out, axis)), axis=axis, keepdims=True)
+    mask = np.zeros_like(x)
+    np.put_along_axis(mask, first, 1, axis=axis)
+    return mask
+
+
+sum = register(
+    "sum", inputs=("x",), params=("dim", "keepdim"),
+    forward=lambda x, dim, keepdim: x.sum(axis=dim, keepdims=keepdim),
+    vjps=(lambda xp, g, x, dim, keepdim: xp.unreduce(g, x.shape, dim, keepdim),),
+    grad_fn_name="SumBackward1", formula="sum(x)", latex=r"\sum_i x_i",
+    derivatives=("1",), derivatives_latex=("1",),
+)
+mean = register(
+    "mean", inputs=("x",), params=("dim", "keepdim"),
+    forward=lambda x, dim, keepdim: np.mean(x, axis=dim, keepdims=keepdim),
+    vjps=(lambda xp, g, x, dim, keepdim: xp.unreduce(g, x.shape, dim, keepdim) / _count(x.shape, dim),),
+    grad_fn_name="MeanBackward1", formula="mean(x)", latex=r"\frac{1}{n}\sum_i x_i",
+    derivatives=("1/n",), derivatives_latex=(r"\frac{1}{n}",),
+)
+amax = register(
+    "max", inputs=("x",), params=("dim", "keepdim"),
+    forward=lambda x, dim, keepdim: np.max(x, axis=dim, keepdims=keepdim),
+    vjps=(lambda xp, g, x, out, dim, keepdim:
+          xp.unreduce(g, x.shape, dim, keepdim) * _extreme_mask(xp, x, out, dim, keepdim),),
+    grad_fn_name="MaxBackward1", formula="max(x)", latex=r"\max_i x_i",
+    derivatives=("1 at the maximum (shared between ties), else 0",),
+    derivatives_latex=(r"\mathbb{1}[x_i = \max x] / \#\{\text{ties}\}",),
+)
+amin = register(
+    "min", inputs=("x",), params=("dim", "keepdim"),
+    forward=lambda x, dim, keepdim: np.min(x, axis=dim, keepdims=keepdim),
+    vjps=(lambda xp, g, x, out, dim, keepdim:
+          xp.unreduce(g, x.shape, dim, keepdim) * _extreme_mask(xp, x, out, dim, keepdim),),
+    grad_fn_name="MinBackward1", formula="min(x)", latex=r"\min_i x_i",
+    derivatives=("1 at the minimum (shared between ties), else 0",),
+    derivatives_latex=(r"\mathbb{1}[x_i = \min x] / \#\{\text{ties}\}",),
+)
+logsumexp = register(
+    "logsumexp", inputs=("x",), params=("dim", "keepdim"), forward=_logsumexp,
+    vjps=(lambda xp, g, x, out, dim, keepdim:
+          xp.unreduce(g, x.shape, dim, keepdim) * xp.exp(x - xp.unreduce(out, x.shape, dim, keepdim)),),
+    grad_fn_name="LogsumexpBackward0", formula="log(sum(exp(x)))", latex=r"\ln \sum_i e^{x_i}",
+    derivatives=("exp(x - logsumexp(x)) (the softmax)",),
+    derivatives_latex=(r"\frac{e^{x_i}}{\sum_j e^{x_j}}",),
+)

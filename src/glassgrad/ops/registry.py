@@ -1,0 +1,94 @@
+"""The op registry: every primitive is one record, and every feature reads it.
+
+An :class:`Op` holds the NumPy forward, one vector-Jacobian product (vjp) per input, PyTorch's
+grad_fn name, the op's formula and its local derivatives as text and LaTeX, and notes on its
+domain. The engine, the graph drawer and the explainer all read these records; none of them
+re-derives a derivative.
+
+A vjp is a plain function whose parameter names say what it needs: ``g`` (the incoming gradient),
+``out`` (the op's output), the op's input names, its parameter names, and ``xp`` (the array
+namespace: NumPy when gradients are plain arrays, glassgrad itself under ``create_graph=True`` so
+that the backward pass is differentiable). For ``div``::
+
+    vjps=(lambda g, b: g / b, lambda g, a, b: -g * (a / b) / b)
+
+From those names the registry learns what the op must save for backward.
+"""
+
+import inspect
+
+REGISTRY = {}
+
+
+class Op:
+    """One primitive operation: how to compute it, differentiate it and explain it."""
+
+    __slots__ = (
+        "name", "inputs", "params", "forward", "vjps", "grad_fn_name", "formula", "latex",
+        "derivatives", "derivatives_latex", "domain", "variadic", "is_view", "vjp_args", "saves",
+        "torch_saved_names", "save_inputs", "saves_out", "vjp_plans",
+    )
+
+    def __init__(self, name, *, inputs, forward, vjps, grad_fn_name, formula, latex, derivatives,
+                 derivatives_latex, params=(), domain="all real numbers", variadic=False,
+                 is_view=False):
+        self.name = name
+        self.inputs = tuple(inputs)
+        self.params = tuple(params)
+        self.forward = forward
+        self.vjps = tuple(vjps)
+        self.grad_fn_name = grad_fn_name
+        self.formula = formula
+        self.latex = latex
+        self.derivatives = tuple(derivatives)
+        self.derivatives_latex = tuple(derivatives_latex)
+        self.domain = domain
+        self.variadic = variadic
+        self.is_view = is_view
+        expected = 1 if variadic else len(self.inputs)
+        for field in ("vjps", "derivatives", "derivatives_latex"):
+            if len(getattr(self, field)) != expected:
+                raise ValueError(f"op {name!r}: {field} needs {expected} entries")
+        self.vjp_args = tuple(self._arg_names(v) for v in self.vjps)
+        used = {n for args in self.vjp_args for n in args}
+        self.saves = tuple(n for n in self.inputs + ("out",) if n in used)
+        self.save_inputs = tuple((n, k) for k, n in enumerate(self.inputs) if n in used)
+        self.saves_out = "out" in used
+        # Where each vjp argument comes from, resolved once here rather than on every backward.
+        self.vjp_plans = tuple(tuple(self._source(n) for n in args) for args in self.vjp_args)
+        # torchviz reads saved values as attributes named like PyTorch's (_saved_self, ...)
+        self.torch_saved_names = {n: _TORCH_NAMES.get(n, n) for n in self.saves + self.params}
+
+    def _arg_names(self, vjp):
+        names = tuple(inspect.signature(vjp).parameters)
+        known = {"g", "out", "xp", "i"} | set(self.inputs) | set(self.params)
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"op {self.name!r}: vjp asks for unknown values {unknown}")
+        return names
+
+    def _source(self, name):
+        """An argument's slot in the engine's value list: g, xp, out, i, then the inputs; or a
+        parameter's name."""
+        fixed = {"g": 0, "xp": 1, "out": 2, "i": 3}
+        if name in fixed:
+            return fixed[name]
+        if name in self.inputs:
+            return 4 + self.inputs.index(name)
+        return name
+
+    def __repr__(self):
+        return f"<op {self.name}: {self.formula}>"
+
+
+# How PyTorch names the saved values that glassgrad's records call a, b, x, out.
+_TORCH_NAMES = {"a": "self", "b": "other", "x": "self", "out": "result"}
+
+
+def register(name, **fields):
+    """Declare a primitive; returns the record and adds it to REGISTRY."""
+    if name in REGISTRY:
+        raise ValueError(f"op {name!r} is already registered")
+    op = Op(name, **fields)
+    REGISTRY[name] = op
+    return op

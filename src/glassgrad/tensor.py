@@ -1,0 +1,699 @@
+"""The Tensor: a NumPy array plus what autograd needs to know about it.
+
+Operators and methods are thin: they turn their arguments into tensors (with PyTorch's dtype
+rules) and call ``apply`` with an op record. In-place methods write into the same NumPy array,
+so views (rows, slices, ``.T``) see the change, and bump a version counter shared with those
+views so that backward can tell when a value it saved has been overwritten.
+"""
+
+import warnings
+import weakref
+
+import numpy as np
+
+from . import _dtype
+from ._printing import format_tensor
+from . import autograd
+from .autograd import engine, graph, grad_mode
+from .autograd.graph import apply, apply1, apply2
+from .ops import elementwise as E
+from .ops import linalg as L
+from .ops import shape as S
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints like ``torch.Size([2, 3])``."""
+
+    def __repr__(self):
+        return f"torch.Size({list(self)})"
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+_INPLACE_UFUNCS = {E.add: np.add, E.sub: np.subtract, E.mul: np.multiply, E.div: np.divide}
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it and differentiate them.
+
+    >>> x = Tensor._wrap(np.array([3.0], dtype=np.float32)).requires_grad_()
+    >>> y = (x * x).sum()
+    >>> y.backward(); x.grad
+    tensor([6.])
+    """
+
+    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_grad", "_vc", "_base", "_hooks",
+                 "__weakref__")
+    __array_ufunc__ = None  # NumPy defers to our reflected operators: ndarray * Tensor -> Tensor
+
+    def __init__(self, data=()):
+        from .factories import tensor
+        t = tensor(data, dtype=_dtype.get_default_dtype())
+        self._data = t._data
+        self._requires_grad = False
+        self._grad_fn = self._grad = self._vc = self._base = self._hooks = None
+
+    @classmethod
+    def _wrap(cls, array):
+        """A new tensor around ``array`` (a NumPy ndarray), with no autograd history."""
+        t = object.__new__(cls)
+        t._data = array
+        t._requires_grad = False
+        t._grad_fn = t._grad = t._vc = t._base = t._hooks = None
+        return t
+
+    # ----- autograd attributes -------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        flag = bool(flag)
+        if self._grad_fn is not None:
+            if flag:
+                return
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
+        if flag and self._data.dtype.kind != "f":
+            raise RuntimeError(
+                "only Tensors of floating point dtype can require gradients "
+                f"(this one is {self.dtype!r})")
+        self._requires_grad = flag
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad_fn(self):
+        return self._grad_fn
+
+    @property
+    def is_leaf(self):
+        return self._grad_fn is None
+
+    @property
+    def grad(self):
+        if self._grad is None and self._grad_fn is not None and (
+                self._grad_fn.retain is None or self._grad_fn.retain() is not self):
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed want "
+                "the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the "
+                "non-leaf Tensor.", UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(
+                    f"assigned grad has data of a different size: {list(value.shape)} for a "
+                    f"tensor of size {list(self.shape)}")
+        self._grad = value
+
+    @property
+    def retains_grad(self):
+        return self._grad_fn is not None and self._grad_fn.retain is not None
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        if self._grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        self._grad_fn.retain = weakref.ref(self)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is not None:
+            return self._grad_fn.register_prehook(hook)
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return graph._RemovableHandle(self._hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it depends on."""
+        if gradient is None and inputs is None and not create_graph and self._data.size == 1 \
+                and self._grad_fn is not None:
+            # The common case (loss.backward()), without the general argument handling.
+            ones = np.ones(self._data.shape, self._data.dtype)
+            engine.run_backward((self,), (ones,), bool(retain_graph))
+            return
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self):
+        """The same values, sharing memory and version counter, cut off from the graph."""
+        t = Tensor._wrap(self._data)
+        if self._vc is None:
+            self._vc = [0]
+        t._vc = self._vc
+        return t
+
+    def detach_(self):
+        if self._base is not None and self._grad_fn is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self):
+        """The values as a tensor outside autograd (its in-place changes are not tracked)."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+
+    @property
+    def _version(self):
+        return graph.version_of(self)
+
+    def _bump_version(self):
+        if self._vc is None:
+            self._vc = [1]
+        else:
+            self._vc[0] += 1
+
+    # ----- shape and type ------------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        return Size(self._data.shape) if dim is None else self._data.shape[_dim(dim, self.ndim)]
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return self._data.size
+
+    nelement = numel
+
+    @property
+    def dtype(self):
+        return _dtype.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self):
+        return "cpu"
+
+    is_cuda = False
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def element_size(self):
+        return self._data.itemsize
+
+    def is_contiguous(self):
+        return self._data.flags.c_contiguous
+
+    def contiguous(self):
+        return self if self._data.flags.c_contiguous else self.clone()
+
+    def cpu(self):
+        return self
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    # ----- conversion ------------------------------------------------------------------------
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def numpy(self, force=False):
+        if self._requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.item())
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return format(str(self), spec)
+
+    def __repr__(self):
+        fn = self._grad_fn
+        return format_tensor(self._data, requires_grad=self._requires_grad,
+                             grad_fn_name=fn.name() if fn is not None else None)
+
+    __str__ = __repr__
+    __hash__ = object.__hash__
+
+    # ----- arithmetic --------------------------------------------------------------------------
+    def __add__(self, other):
+        if other.__class__ is Tensor and other._data.dtype == self._data.dtype:
+            return apply2(E.add, self, other)
+        return _binary(E.add, self, other)
+
+    def __radd__(self, other):
+        return _binary(E.add, self, other)
+
+    def __sub__(self, other):
+        if other.__class__ is Tensor and other._data.dtype == self._data.dtype:
+            return apply2(E.sub, self, other)
+        return _binary(E.sub, self, other)
+
+    def __rsub__(self, other):
+        if isinstance(other, (int, float, bool)):
+            a, _ = _promote(self, other)
+            return apply(E.rsub, (a,), {"other": other})
+        return _binary(E.sub, _operand(other, self), self)
+
+    def __mul__(self, other):
+        if other.__class__ is Tensor and other._data.dtype == self._data.dtype:
+            return apply2(E.mul, self, other)
+        return _binary(E.mul, self, other)
+
+    def __rmul__(self, other):
+        return _binary(E.mul, self, other)
+
+    def __truediv__(self, other):
+        return _binary(E.div, self, other, true_division=True)
+
+    def __rtruediv__(self, other):
+        if isinstance(other, (int, float, bool)):
+            a = self if self.is_floating_point() else self.float()
+            return _binary(E.mul, apply(E.reciprocal, (a,)), other)
+        return _binary(E.div, _operand(other, self), self, true_division=True)
+
+    def __pow__(self, exponent):
+        return _functional.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return _functional.pow(base, self)
+
+    def __matmul__(self, other):
+        return _functional.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _functional.matmul(_operand(other, self), self)
+
+    def __neg__(self):
+        return apply1(E.neg, self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return apply1(E.abs, self)
+
+    def __floordiv__(self, other):
+        a, b = _promote(self, other)
+        return Tensor._wrap(np.asarray(np.floor_divide(a._data, b._data)))
+
+    def __rfloordiv__(self, other):
+        b, a = _promote(self, other)
+        return Tensor._wrap(np.asarray(np.floor_divide(a._data, b._data)))
+
+    def __mod__(self, other):
+        return _binary(E.remainder, self, other)
+
+    def __iadd__(self, other):
+        return self._inplace(E.add, other)
+
+    def __isub__(self, other):
+        return self._inplace(E.sub, other)
+
+    def __imul__(self, other):
+        return self._inplace(E.mul, other)
+
+    def __itruediv__(self, other):
+        return self._inplace(E.div, other)
+
+    # ----- comparisons and logic (no gradient) -------------------------------------------------
+    def _compare(self, ufunc, other):
+        if other is None:
+            return False
+        a, b = _promote(self, other)
+        return Tensor._wrap(np.asarray(ufunc(a._data, b._data)))
+
+    def __eq__(self, other):
+        return self._compare(np.equal, other)
+
+    def __ne__(self, other):
+        return True if other is None else self._compare(np.not_equal, other)
+
+    def __lt__(self, other):
+        return self._compare(np.less, other)
+
+    def __le__(self, other):
+        return self._compare(np.less_equal, other)
+
+    def __gt__(self, other):
+        return self._compare(np.greater, other)
+
+    def __ge__(self, other):
+        return self._compare(np.greater_equal, other)
+
+    def __and__(self, other):
+        return self._compare(np.bitwise_and, other)
+
+    def __or__(self, other):
+        return self._compare(np.bitwise_or, other)
+
+    def __xor__(self, other):
+        return self._compare(np.bitwise_xor, other)
+
+    def __invert__(self):
+        return Tensor._wrap(np.asarray(np.invert(self._data)))
+
+    # ----- in-place ---------------------------------------------------------------------------
+    def _inplace(self, op, other, params=graph._NO_PARAMS):
+        """Apply ``op`` to (self, other) and write the result into self's own array."""
+        if other is not None:
+            if other.__class__ is not Tensor:
+                other = _operand(other, self)
+            if other._data.dtype != self._data.dtype:
+                _check_castable(op, self, other)
+        operands = (self,) if other is None else (self, other)
+        if grad_mode.enabled and (self._requires_grad or (other is not None and other._requires_grad)):
+            return self._inplace_recorded(lambda old: apply(op, (old,) + operands[1:], params), op.name)
+        ufunc = _INPLACE_UFUNCS.get(op)
+        if ufunc is not None and self._data.flags.writeable:
+            ufunc(self._data, other._data, out=self._data, casting="same_kind")
+        else:
+            self._write(op.forward(*(t._data for t in operands), **params))
+        self._bump_version()
+        return self
+
+    def _inplace_recorded(self, compute, name):
+        """In-place under autograd: ``compute(old)`` builds the new value from a stand-in for the
+        old one; the result is written into self, which takes over its grad_fn."""
+        self._check_inplace_allowed()
+        if self._base is not None and self._base._requires_grad:
+            raise RuntimeError(
+                f"{name}_: in-place changes to a view of a tensor that requires grad are not "
+                "supported; write the result out of place (y = torch.cat(...), torch.where(...)).")
+        old = Tensor._wrap(self._data)  # the value before the write, as an input to the new node
+        if self._vc is None:
+            self._vc = [0]
+        old._vc, old._grad_fn, old._requires_grad = self._vc, self._grad_fn, self._requires_grad
+        result = compute(old)
+        self._write(result._data)
+        self._bump_version()
+        node = result._grad_fn
+        if node is not None:
+            if node.op.saves_out:
+                node.out_data, node.out_vc, node.out_version = self._data, self._vc, self._vc[0]
+            self._grad_fn, self._requires_grad = node, True
+        return self
+
+    def _check_inplace_allowed(self):
+        if self._requires_grad and self._grad_fn is None:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation. "
+                "Wrap the update in `with torch.no_grad():` or use an out-of-place op.")
+        base = self._base
+        if base is not None and base._requires_grad and base._grad_fn is None:
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an in-place "
+                "operation. Wrap the update in `with torch.no_grad():`.")
+
+    def _write(self, values):
+        if not self._data.flags.writeable:
+            raise RuntimeError(
+                "unsupported operation: this tensor is a broadcast (expanded) view, and writing "
+                "to it would write several elements through one memory location. Clone it first.")
+        np.copyto(self._data, values, casting="unsafe")
+
+    def add_(self, other, alpha=1):
+        return self._inplace(E.add, other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, alpha=1):
+        return self._inplace(E.sub, other if alpha == 1 else other * alpha)
+
+    def mul_(self, other):
+        return self._inplace(E.mul, other)
+
+    def div_(self, other):
+        return self._inplace(E.div, other)
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        if isinstance(value, Tensor):
+            value = value.item()
+        if grad_mode.enabled and self._requires_grad:
+            self._check_inplace_allowed()
+            return self._inplace(E.mul, 0).add_(value)
+        if not self._data.flags.writeable:
+            self._write(value)  # raises the read-only error
+        self._data.fill(value)
+        self._bump_version()
+        return self
+
+    def copy_(self, src):
+        src = _operand(src, self)
+        if grad_mode.enabled and (self._requires_grad or src._requires_grad):
+            self._check_inplace_allowed()
+            return self._inplace(S.copy_into, src)
+        self._write(np.broadcast_to(src._data, self._data.shape))
+        self._bump_version()
+        return self
+
+    def __setitem__(self, index, value):
+        value = _operand(value, self)
+        index = _index(index)
+        if grad_mode.enabled and (self._requires_grad or value._requires_grad):
+            self._check_inplace_allowed()
+            return self._inplace(S.setitem, value, {"index": index})
+        if not self._data.flags.writeable:
+            self._write(self._data)  # raises the read-only error
+        self._data[index] = value._data
+        self._bump_version()
+
+    # ----- indexing and shape (views) --------------------------------------------------------
+    def __getitem__(self, index):
+        index = _index(index)
+        return apply(S.getitem, (self,), {"index": index, "source_shape": self._data.shape},
+                     name=_getitem_name(index))
+
+    @property
+    def T(self):
+        return apply1(S.permute, self, {"dims": _REVERSED[self._data.ndim] if self._data.ndim < 8
+                                        else tuple(range(self._data.ndim - 1, -1, -1))})
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def t(self):
+        if self._data.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self._data.ndim}D")
+        return apply(S.transpose, (self,), {"dim0": 0, "dim1": self._data.ndim - 1}, name="TBackward0") \
+            if self._data.ndim == 2 else apply(S.reshape, (self,), {"shape": self._data.shape,
+                                                                     "source_shape": self._data.shape},
+                                               name="TBackward0")
+
+    def float(self):
+        return self.to(_dtype.float32)
+
+    def double(self):
+        return self.to(_dtype.float64)
+
+    def half(self):
+        return self.to(_dtype.float16)
+
+    def long(self):
+        return self.to(_dtype.int64)
+
+    def int(self):
+        return self.to(_dtype.int32)
+
+    def bool(self):
+        return self.to(_dtype.bool)
+
+    def to(self, *args, dtype=None, **kwargs):
+        """Convert to a dtype (``x.to(torch.float64)``); devices other than 'cpu' are refused."""
+        for a in args:
+            if isinstance(a, _dtype.dtype):
+                dtype = a
+            elif isinstance(a, Tensor):
+                dtype = a.dtype
+            elif str(a) != "cpu":
+                raise RuntimeError(f"glassgrad runs on the CPU only; cannot move a tensor to {a!r}")
+        if dtype is None or dtype.numpy == self._data.dtype:
+            return self
+        return apply(S.to_dtype, (self,), {"dtype": dtype.numpy, "source_dtype": self._data.dtype})
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"torch.{_TYPE_NAMES.get(self._data.dtype.name, self._data.dtype.name)}"
+        return self.to(dtype)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def new_tensor(self, data):
+        from .factories import tensor
+        return tensor(data, dtype=self.dtype)
+
+
+_REVERSED = [tuple(range(n - 1, -1, -1)) for n in range(8)]
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
+               "int32": "IntTensor", "bool": "BoolTensor", "float16": "HalfTensor",
+               "uint8": "ByteTensor", "int16": "ShortTensor", "int8": "CharTensor"}
+
+
+def _dim(dim, ndim):
+    """A dimension index made non-negative, with PyTorch's error for one out of range."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def _const(array):
+    return Tensor._wrap(array)
+
+
+def _operand(value, like):
+    """``value`` as a tensor to combine with ``like``: numbers take PyTorch's scalar dtype."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return Tensor._wrap(value)
+    if isinstance(value, (bool, int, float)):
+        dtype = _dtype.result_type((like._data,), (value,))
+        return _const(np.array(value, dtype=dtype))
+    if isinstance(value, (list, tuple)):
+        from .factories import tensor
+        return tensor(value)
+    raise TypeError(f"unsupported operand type: {type(value).__name__}")
+
+
+def _promote(a, b):
+    """Both operands as tensors of PyTorch's common dtype (casts are not recorded separately)."""
+    b = _operand(b, a)
+    if a._data.dtype == b._data.dtype:
+        return a, b
+    target = _dtype.result_type((a._data, b._data))
+    return _cast(a, target), _cast(b, target)
+
+
+def _cast(t, dtype):
+    if t._data.dtype == dtype:
+        return t
+    if not t._requires_grad:
+        return Tensor._wrap(t._data.astype(dtype))
+    return apply(S.to_dtype, (t,), {"dtype": dtype, "source_dtype": t._data.dtype})
+
+
+def _binary(op, a, b, true_division=False):
+    """Apply a broadcasting binary op with PyTorch's promotion; the hot path of every formula."""
+    if b.__class__ is not Tensor:
+        b = _scalar_operand(b, a) if b.__class__ is float or b.__class__ is int else _operand(b, a)
+    if a._data.dtype != b._data.dtype:
+        a, b = _promote(a, b)
+    if true_division and a._data.dtype.kind != "f":
+        float_type = _dtype.default_float_numpy()
+        a, b = _cast(a, float_type), _cast(b, float_type)
+    return apply2(op, a, b)
+
+
+_constants = {}
+
+
+def _scalar_operand(value, like):
+    """A Python number as a constant tensor of ``like``'s dtype, cached (training loops reuse
+    the same few numbers: learning rates, batch sizes, exponents)."""
+    key = (value, value.__class__, like._data.dtype)
+    t = _constants.get(key)
+    if t is None:
+        t = _operand(value, like)
+        if len(_constants) < 4096:
+            _constants[key] = t
+    return t
+
+
+def _check_castable(op, target, other):
+    result = _dtype.result_type((target._data, other._data))
+    if op is E.div and result.kind != "f":
+        result = _dtype.default_float_numpy()
+    if _dtype._category(result) > _dtype._category(target._data.dtype):
+        raise RuntimeError(
+            f"result type {_dtype.from_numpy_dtype(result).name} can't be cast to the desired "
+            f"output type {target.dtype.name} (in-place {op.name}_)")
+
+
+def _index(index):
+    """An index with tensors turned into arrays, as NumPy expects; lists mean advanced indexing."""
+    if isinstance(index, tuple):
+        return tuple(_index_part(i) for i in index)
+    return _index_part(index)
+
+
+def _index_part(i):
+    if isinstance(i, Tensor):
+        return i._data
+    if isinstance(i, list):
+        return np.asarray([p._data if isinstance(p, Tensor) else p for p in i])
+    return i
+
+
+def _getitem_name(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(p, np.ndarray) and p.ndim > 0 for p in parts):
+        return "IndexBackward0"
+    if any(isinstance(p, (int, np.integer)) or (isinstance(p, np.ndarray) and p.ndim == 0)
+           for p in parts):
+        return "SelectBackward0"
+    return "SliceBackward0"
+
+
+graph.Tensor = Tensor
+engine.Tensor = Tensor
+_functional = None  # glassgrad.functional, bound by it on import (it imports this module)
