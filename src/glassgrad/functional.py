@@ -526,3 +526,7 @@ def mT(g):
 
 
 _tensor_module._functional = sys.modules[__name__]
+
+from .ops.namespaces import _fill_tensor_ns  # noqa: E402  (needs the functions above)
+
+_fill_tensor_ns()

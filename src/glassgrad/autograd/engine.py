@@ -167,13 +167,22 @@ def _output_tensor(node):
 
 
 def _check_versions(node):
-    for t, version in zip(node.saved_inputs, node.versions):
-        if t._vc is not None and t._vc[0] != version:
-            k = next(j for j, s in enumerate(node.saved_inputs) if s is t)
-            name = node.op.inputs[0] if node.op.variadic else node.op.inputs[k]
-            raise _modified_error(node, name, t._data.shape, version_of(t), version)
-    if node.op.saves_out and node.out_vc[0] != node.out_version:
-        raise _modified_error(node, "out", node.out_shape, node.out_vc[0], node.out_version)
+    """Raise if a saved value that a vjp about to run needs was changed in place since."""
+    op = node.op
+    for k, target in enumerate(node.next):
+        if target is None:
+            continue
+        plan = op.vjp_plans[0 if op.variadic else k]
+        for source in plan:
+            if source.__class__ is not int:
+                continue
+            if source >= 4:
+                j = source - 4
+                t = node.saved_inputs[j]
+                if t._vc is not None and t._vc[0] != node.versions[j]:
+                    raise _modified_error(node, op.inputs[j], t._data.shape, t._vc[0], node.versions[j])
+            elif source == 2 and node.out_vc[0] != node.out_version:
+                raise _modified_error(node, "out", node.out_shape, node.out_vc[0], node.out_version)
 
 
 def _modified_error(node, name, shape, now, then):

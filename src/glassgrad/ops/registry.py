@@ -15,8 +15,6 @@ that the backward pass is differentiable). For ``div``::
 From those names the registry learns what the op must save for backward.
 """
 
-import inspect
-
 REGISTRY = {}
 
 
@@ -60,7 +58,8 @@ class Op:
         self.torch_saved_names = {n: _TORCH_NAMES.get(n, n) for n in self.saves + self.params}
 
     def _arg_names(self, vjp):
-        names = tuple(inspect.signature(vjp).parameters)
+        code = vjp.__code__  # not inspect.signature: importing inspect would slow `import glassgrad`
+        names = code.co_varnames[:code.co_argcount]
         known = {"g", "out", "xp", "i"} | set(self.inputs) | set(self.params)
         unknown = [n for n in names if n not in known]
         if unknown:
