@@ -5,7 +5,6 @@ values recorded from torch 2.13 (x86-64) so they run without torch.
 """
 
 import hashlib
-import math
 import random as pyrandom
 import struct
 import subprocess
@@ -93,6 +92,11 @@ def test_recorded_small_draws():
     assert randperm_array(10).tolist() == [6, 3, 9, 5, 0, 4, 7, 2, 1, 8]
     assert normal_array((17,))[:4].tolist() == [0.8743818402290344, 0.9382607340812683,
                                                 0.4888698160648346, -0.6730899214744568]
+    manual_seed(0)
+    assert randint_array(0, 2**31, (3,)).tolist() == [398764591, 1478610112, 1537364731]
+    assert randint_array(-2**40, 2**40, (2,)).tolist() == [-258354086553, -1058178736429]
+    manual_seed(0)
+    assert randint_array(0, 2**31, (3,), np.float32).tolist() == [382722848.0, 1858664704.0, 710291712.0]
 
 
 @pytest.mark.parametrize("seed_, make, expected", [
@@ -100,6 +104,8 @@ def test_recorded_small_draws():
     (42, lambda: normal_array((3, 5, 7), np.float64), "8f3f8dc647bf78d0"),
     (42, lambda: uniform_array((784, 256), np.float64), "93a21f4a4e658279"),
     (7, lambda: normal_array((100,), np.float32, 0.5, 2.0), "88050e43e25fa785"),
+    (5, lambda: normal_array((784, 256), np.float64), "9aef66bcde3ebf1b"),
+    (3, lambda: np.concatenate([normal_array((15,)), normal_array((16,))]), "b56b9488d9896d16"),
 ])
 def test_recorded_large_draws(seed_, make, expected):
     manual_seed(seed_)
@@ -133,7 +139,7 @@ def test_seeding_rules():
     b = Generator().manual_seed(5 + 2**32)
     assert uniform_array((8,), generator=a).tobytes() == uniform_array((8,), generator=b).tobytes()
     s = R.seed()
-    assert 0 <= s < 2**53 and R.initial_seed() == s
+    assert 0 <= s < 2**64 and R.initial_seed() == s
 
 
 def test_import_draws_nothing():

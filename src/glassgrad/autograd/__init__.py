@@ -75,5 +75,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return results
 
 
+from . import functional  # noqa: E402  (jacobian, hessian, vjp, jvp, hvp, vhp)
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
+
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-           "inference_mode"]
+           "inference_mode", "functional", "gradcheck", "gradgradcheck", "GradcheckError"]

@@ -37,17 +37,21 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
 def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused):
     buffers = {}  # id(node or leaf) -> summed gradient flowing into it
     leaves = {}   # id(leaf) -> leaf, in the order their first gradient arrived
-    roots = []
-    for k, (out, g) in enumerate(zip(outputs, grad_outputs)):
-        if out._grad_fn is not None:
-            roots.append(out._grad_fn)
-            _accumulate(buffers, id(out._grad_fn), g)
+    heap = []     # (-seq, node): a max-heap on creation order
+    for k, out in enumerate(outputs):
+        g = grad_outputs[k]
+        node = out._grad_fn
+        if node is not None:
+            key = id(node)
+            if key not in buffers:
+                heap.append((-node.seq, node))
         elif out._requires_grad:
-            leaves.setdefault(id(out), out)
-            _accumulate(buffers, id(out), g)
+            key = id(out)
+            leaves.setdefault(key, out)
         else:
             raise RuntimeError(
                 f"element {k} of tensors does not require grad and does not have a grad_fn")
+        buffers[key] = g if key not in buffers else buffers[key] + g
 
     capture = None
     if inputs is not None:
@@ -55,29 +59,28 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
         capture = {id(t._grad_fn if t._grad_fn is not None else t): None for t in inputs}
 
     xp = tensor_ns if create_graph else numpy_ns
-    # A max-heap on creation order: a node is popped only after every node that consumed its
-    # output (all created later), which is PyTorch's order and needs no separate sort.
-    heap = [(-n.seq, n) for n in {id(n): n for n in roots}.values()]
+    # A node is popped only after every node that consumed its output (all created later):
+    # PyTorch's order, with no separate topological sort.
     heapq.heapify(heap)
     queued = {id(n) for _, n in heap}
+    pop, push = heapq.heappop, heapq.heappush
     while heap:
-        node = heapq.heappop(heap)[1]
+        node = pop(heap)[1]
         g = buffers.pop(id(node), None)
         if g is not None:
-            if node.pre_hooks or node.retain is not None:
+            if node.hooks is not None:
                 g = _run_node_hooks(node, g, create_graph)
             if capture is not None and id(node) in capture:
                 capture[id(node)] = g
             _backward_node(node, g, xp, create_graph, buffers, leaves)
             if not retain_graph:
-                node.freed = True
-                node.saved_inputs = node.out_data = None
+                node.saved_inputs = node.out_data = None  # frees the graph; node.freed is True
         for nxt in node.next:
-            if nxt.__class__ is Node:
+            if isinstance(nxt, Node):
                 key = id(nxt)
                 if key not in queued:
                     queued.add(key)
-                    heapq.heappush(heap, (-nxt.seq, nxt))
+                    push(heap, (-nxt.seq, nxt))
 
     for key, leaf in leaves.items():
         g = buffers.pop(key)
@@ -125,7 +128,7 @@ def _backward_node(node, g, xp, create_graph, buffers, leaves):
             values[3] = i
             params = node.params
             gi = vjps[k](*[values[s] if s.__class__ is int else params[s] for s in plan])
-        if target.__class__ is Node:
+        if isinstance(target, Node):
             shape, dtype = target.out_shape, target.out_dtype
         else:
             shape, dtype = target._data.shape, target._data.dtype
@@ -149,13 +152,14 @@ def _vjp_values(node, g, xp, create_graph):
     op = node.op
     if not op.saves:
         return [g, xp, None, 0]
-    if node.freed:
+    if node.saved_inputs is None:
         raise RuntimeError(FREED_MESSAGE)
     _check_versions(node)
     if create_graph:
         out = _output_tensor(node) if op.saves_out else None
         return [g, xp, out, 0, *node.saved_inputs]
-    return [g, xp, node.out_data, 0, *[t._data for t in node.saved_inputs]]
+    out = node.out_data if op.saves_out else None
+    return [g, xp, out, 0, *[t._data for t in node.saved_inputs]]
 
 
 def _output_tensor(node):

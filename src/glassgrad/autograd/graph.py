@@ -19,37 +19,51 @@ _NO_PARAMS = {}
 
 
 class Node:
-    """A recorded op application: PyTorch's ``grad_fn``."""
+    """A recorded op application: PyTorch's ``grad_fn``.
 
-    # No __slots__: the rarely set fields live here as class defaults, so creating a node on the
-    # hot path sets only what it must.
-    saved_inputs = versions = ()
-    out_data = out_vc = out_version = None
-    freed = False
-    pre_hooks = retain = _name = None
+    Each (op, grad_fn name) pair gets its own subclass, named like PyTorch's class
+    (``DivBackward0``), carrying the op record and ``_saved_*`` properties for the saved values.
+    """
+
+    __slots__ = ("next", "params", "seq", "saved_inputs", "versions", "out_data", "out_vc",
+                 "out_version", "out_shape", "out_dtype", "hooks", "__weakref__")
+    op = None
+    grad_fn_name = "Node"
 
     def name(self):
         """PyTorch's name for this backward function, e.g. ``DivBackward0``."""
-        return self._name or self.op.grad_fn_name
+        return self.grad_fn_name
+
+    @property
+    def freed(self):
+        """True once backward has released the values this node saved."""
+        return self.saved_inputs is None
 
     @property
     def next_functions(self):
         """One ``(function, 0)`` pair per input, as in PyTorch (``None`` for constants)."""
         return tuple((AccumulateGrad(n) if isinstance(n, Tensor) else n, 0) for n in self.next)
 
+    @property
+    def pre_hooks(self):
+        return self.hooks.pre_hooks if self.hooks is not None else None
+
+    @property
+    def retain(self):
+        return self.hooks.retain if self.hooks is not None else None
+
+    def _hooks(self):
+        if self.hooks is None:
+            self.hooks = _NodeHooks()
+        return self.hooks
+
     def register_prehook(self, hook):
-        if self.pre_hooks is None:
-            self.pre_hooks = []
-        self.pre_hooks.append(hook)
-        return _RemovableHandle(self.pre_hooks, hook)
+        """Call ``hook(grad)`` on the gradient of this node's output before its vjps run."""
+        hooks = self._hooks().pre_hooks
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
 
-    def __getattr__(self, attr):  # only called for attributes not found normally
-        # torchviz's show_saved reads saved values as _saved_self, _saved_other, _saved_result ...
-        if attr.startswith("_saved_"):
-            return self._saved_value(attr[len("_saved_"):])
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
-
-    def _saved_value(self, torch_name):
+    def saved_value(self, torch_name):
         for ours, theirs in self.op.torch_saved_names.items():
             if theirs != torch_name:
                 continue
@@ -67,10 +81,36 @@ class Node:
     def saved_values(self):
         """The values this node keeps for backward, by PyTorch's names (``self``, ``result``...)."""
         names = self.op.torch_saved_names
-        return {names[n]: self._saved_value(names[n]) for n in self.op.saves + self.op.params}
+        return {names[n]: self.saved_value(names[n]) for n in self.op.saves + self.op.params}
 
     def __repr__(self):
         return f"<{self.name()} object at {id(self):#x}>"
+
+
+class _NodeHooks:
+    """The rarely used parts of a node: tensor hooks and retain_grad."""
+
+    __slots__ = ("pre_hooks", "retain")
+
+    def __init__(self):
+        self.pre_hooks = []
+        self.retain = None
+
+
+_node_classes = {}
+
+
+def node_class(op, name=None):
+    """The Node subclass for ``op`` under grad_fn name ``name`` (default: the record's)."""
+    name = name or op.grad_fn_name
+    cls = _node_classes.get((op.name, name))
+    if cls is None:
+        # torchviz and users read saved values as attributes: _saved_self, _saved_result, ...
+        properties = {f"_saved_{theirs}": property(lambda self, t=theirs: self.saved_value(t))
+                      for theirs in op.torch_saved_names.values()}
+        cls = type(name, (Node,), {"__slots__": (), "op": op, "grad_fn_name": name, **properties})
+        _node_classes[(op.name, name)] = cls
+    return cls
 
 
 class AccumulateGrad:
@@ -165,8 +205,7 @@ def apply2(op, a, b):
 
 def record(op, tensors, params, result, name=None):
     """Attach a new Node to ``result``: the graph edge from ``tensors`` to it."""
-    node = Node()
-    node.op = op
+    node = (op.node_class if name is None else node_class(op, name))()
     if len(tensors) == 2:
         a, b = tensors
         node.next = ((a._grad_fn or a) if a._requires_grad else None,
@@ -175,10 +214,13 @@ def record(op, tensors, params, result, name=None):
         node.next = tuple([(t._grad_fn or t) if t._requires_grad else None for t in tensors])
     node.params = params
     node.seq = _next_seq()
+    node.hooks = None
     if op.save_inputs:
         # Every input is kept (simpler than picking); versions catch later in-place changes.
         node.saved_inputs = tensors
         node.versions = tuple([t._vc[0] if t._vc is not None else 0 for t in tensors])
+    else:
+        node.saved_inputs = ()
     out = result._data
     if op.saves_out:
         if result._vc is None:
@@ -188,8 +230,6 @@ def record(op, tensors, params, result, name=None):
         node.out_version = result._vc[0]
     node.out_shape = out.shape
     node.out_dtype = out.dtype
-    if name is not None:
-        node._name = name
     result._grad_fn = node
     result._requires_grad = True
     return node

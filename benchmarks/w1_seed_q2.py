@@ -1,0 +1,190 @@
+"""W1: the seed homework's Q2 Model 1, full-batch gradient descent on a 20-point quadratic fit.
+
+glassgrad and PyTorch run the seed's own code (examples/q2_regression.py up to ``# Model 1``)
+and time ``train(EPOCHS, x_combined, y, 1, True, mean_square_loss, LOG_INTERVAL, 0.0005)``.
+The other peers do the same math their own way; plain NumPy with hand-written gradients is the
+floor for any Python+NumPy engine. Every peer starts from the same weights (torch's
+``manual_seed(0)`` draw, which glassgrad reproduces) and must reach the same final loss.
+"""
+
+import contextlib
+import io
+
+import numpy as np
+
+from .harness import Peer, Target, Workload
+from .seed_source import load_seed_module
+
+SEED_FILE = "examples/q2_regression.py"
+STOP_LINE = "# Model 1"
+LEARNING_RATE = 0.0005
+SEED = 0
+
+
+def _load(backend):
+    return load_seed_module(SEED_FILE, STOP_LINE, backend)
+
+
+def _seed_data():
+    """(X, y, w0, b0) as float32 NumPy arrays: the seed's data and the shared starting weights."""
+    seed = _load("glassgrad")
+    seed.torch.manual_seed(SEED)
+    # The seed's train() draws w exactly like this, so every peer starts where torch does.
+    w0 = seed.torch.normal(0, 0.01, size=(1, 2)).numpy()
+    b0 = np.zeros(1, dtype=np.float32)
+    return seed.x_combined.numpy(), seed.y.numpy(), w0, b0
+
+
+# --- the seed's code, on glassgrad or on PyTorch ---------------------------------------------
+
+def _prepare_seed(backend):
+    def prepare(epochs):
+        seed = _load(backend)
+        quiet = io.StringIO()
+
+        def run():
+            seed.torch.manual_seed(SEED)
+            # train() prints at epoch 0 whatever LOG_INTERVAL is; keep that off the report.
+            with contextlib.redirect_stdout(quiet):
+                w, b = seed.train(epochs, seed.x_combined, seed.y, 1, True,
+                                  seed.mean_square_loss, epochs + 1, LEARNING_RATE)
+            quiet.seek(0)
+            quiet.truncate()
+            with seed.torch.no_grad():
+                yhat = seed.linear_regression(seed.x_combined, w, b, True)
+                return float(seed.mean_square_loss(yhat, seed.y).item())
+        return run
+    return prepare
+
+
+# --- plain NumPy with hand-written gradients: the Python+NumPy floor ---------------------------
+
+def _prepare_numpy(epochs):
+    X, y, w0, b0 = _seed_data()
+    n = len(y)
+
+    def run():
+        w, b = w0.copy(), b0.copy()
+        for _ in range(epochs):
+            error = X @ w.T + b - y                # yhat - y, shape (n, 1)
+            loss = (error.T @ error) / n           # computed every epoch, as the seed does
+            grad_yhat = (2.0 / n) * error
+            w -= LEARNING_RATE * (grad_yhat.T @ X)
+            b -= LEARNING_RATE * grad_yhat.sum(axis=0)
+        error = X @ w.T + b - y
+        return float((error.T @ error)[0, 0] / n)
+    return run
+
+
+# --- HIPS autograd -----------------------------------------------------------------------------
+
+def _prepare_autograd(epochs):
+    import autograd.numpy as anp
+    from autograd import value_and_grad
+
+    X, y, w0, b0 = _seed_data()
+    n = len(y)
+
+    def loss_fn(w, b):
+        error = anp.dot(X, w.T) + b - y
+        return anp.dot(error.T, error)[0, 0] / n
+
+    loss_and_grads = value_and_grad(loss_fn, argnum=(0, 1))
+
+    def run():
+        w, b = w0.copy(), b0.copy()
+        for _ in range(epochs):
+            _, (grad_w, grad_b) = loss_and_grads(w, b)
+            w = w - LEARNING_RATE * grad_w
+            b = b - LEARNING_RATE * grad_b
+        return float(loss_fn(w, b))
+    return run
+
+
+# --- JAX: the whole step jitted, as JAX is meant to be used -----------------------------------
+# (Unjitted JAX costs ~8 ms an epoch here, over 10 minutes a full rep, so it is not a peer.)
+
+def _jax_loss_and_grads():
+    import jax
+    import jax.numpy as jnp
+
+    def loss_fn(w, b, X, y):
+        error = X @ w.T + b - y
+        return (error.T @ error)[0, 0] / y.shape[0]
+
+    return jnp, jax.value_and_grad(loss_fn, argnums=(0, 1)), loss_fn
+
+
+def _prepare_jax_jit(epochs):
+    import jax
+
+    jnp, loss_and_grads, loss_fn = _jax_loss_and_grads()
+
+    @jax.jit
+    def step(w, b, X, y):
+        _, (grad_w, grad_b) = loss_and_grads(w, b, X, y)
+        return w - LEARNING_RATE * grad_w, b - LEARNING_RATE * grad_b
+
+    X, y, w0, b0 = (jnp.asarray(a) for a in _seed_data())
+    step(w0, b0, X, y)[0].block_until_ready()   # compile outside the timed run
+
+    def run():
+        w, b = w0, b0
+        for _ in range(epochs):
+            w, b = step(w, b, X, y)
+        return float(loss_fn(w, b, X, y))   # float() waits for JAX's async dispatch
+    return run
+
+
+# --- micrograd: one scalar Value per weight, the loss summed point by point --------------------
+
+def _prepare_micrograd(epochs):
+    from micrograd.engine import Value
+
+    X, y, w0, b0 = _seed_data()
+    points = [(float(a), float(c), float(t)) for (a, c), t in zip(X, y[:, 0])]
+    n = len(points)
+
+    def run():
+        w_x, w_x2, b = Value(float(w0[0, 0])), Value(float(w0[0, 1])), Value(float(b0[0]))
+        params = (w_x, w_x2, b)
+        for _ in range(epochs):
+            loss = sum((w_x * a + w_x2 * c + b - t) ** 2 for a, c, t in points) * (1.0 / n)
+            for p in params:
+                p.grad = 0.0                  # micrograd accumulates grads, like torch
+            loss.backward()
+            for p in params:
+                p.data -= LEARNING_RATE * p.grad
+        return sum((w_x.data * a + w_x2.data * c + b.data - t) ** 2 for a, c, t in points) / n
+    return run
+
+
+WORKLOAD = Workload(
+    key="W1",
+    title="seed Q2 Model 1: full-batch GD, quadratic model on 20 points, lr 0.0005",
+    measures=("train(EPOCHS, x_combined, y, 1, True, mean_square_loss, LOG_INTERVAL, 0.0005) "
+              "from examples/q2_regression.py as written (glassgrad, torch); the same math "
+              "in each other peer; one epoch = forward, loss, backward, SGD step, zero grads"),
+    peers=(
+        Peer("glassgrad", ("glassgrad", "numpy"), _prepare_seed("glassgrad"),
+             "the seed's code, `import glassgrad as torch`"),
+        Peer("torch", ("torch",), _prepare_seed("torch"),
+             "the seed's code, `import torch` (eager, default threads)"),
+        Peer("numpy", ("numpy",), _prepare_numpy,
+             "hand-written float32 forward and gradients: the Python+NumPy floor"),
+        Peer("autograd", ("autograd",), _prepare_autograd, "HIPS autograd, value_and_grad"),
+        Peer("jax.jit", ("jax",), _prepare_jax_jit, "JAX, value_and_grad + SGD step jitted"),
+        Peer("micrograd", ("micrograd",), _prepare_micrograd,
+             "Karpathy's micrograd, scalar Values, float64"),
+    ),
+    size_full=100_000,
+    size_quick=10_000,
+    size_unit="epochs",
+    repeat_full=5,
+    repeat_quick=3,
+    warmup_size=200,
+    targets=(Target("glassgrad eager >= 2.5x faster than PyTorch eager",
+                    "glassgrad", "speedup_at_least", 2.5),),
+    check_tolerance=1e-3,
+    value_label="final loss",
+)

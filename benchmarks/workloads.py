@@ -1,0 +1,18 @@
+"""The registry of workloads, in the order they run. A new workload is one module plus one line."""
+
+from . import import_time, w1_seed_q2
+
+ALL = (
+    w1_seed_q2.WORKLOAD,
+    import_time.WORKLOAD,
+)
+
+
+def by_key(keys):
+    """The workloads named in ``keys`` (case-insensitive), in registry order; unknown keys raise."""
+    wanted = {k.upper() for k in keys}
+    unknown = wanted - {w.key for w in ALL}
+    if unknown:
+        known = ", ".join(w.key for w in ALL)
+        raise SystemExit(f"unknown workload(s) {', '.join(sorted(unknown))}; known: {known}")
+    return tuple(w for w in ALL if w.key in wanted)
