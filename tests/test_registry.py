@@ -127,14 +127,6 @@ def scatter(index, shape):
     return lambda g: apply(REGISTRY["index_scatter"], (g,), {"index": index, "shape": shape})
 
 
-# Known engine bugs (not fixed here: the op records belong to the engine's owners).
-AMAX_SEVERAL_DIMS = (
-    "amax/amin over several dims: _extreme_mask only looks at dim[0], so the gradient goes to "
-    "every entry of the first slice instead of the extreme element")
-CLAMP_MAX_ONLY = (
-    "clamp(x, max=m) under create_graph: _inside computes True & Tensor, and Tensor has no "
-    "__rand__ (TypeError)")
-
 # Casting to float32 rounds to ~1e-7 relative, so differences need a bigger step.
 FLOAT32_ROUNDING = {"eps": 1e-3, "atol": 1e-3, "rtol": 1e-3}
 
@@ -166,8 +158,7 @@ CASES = {
     "minimum": binary(gg.minimum, domains=(odd_grid, even_grid)),
     "clamp": unary(lambda x: gg.clamp(x, -0.5, 0.5), clear_of_half)
     + [case("min-only", [(clear_of_half, (2, 3))], lambda x: gg.clamp(x, min=-0.5)),
-       case("max-only", [(clear_of_half, (2, 3))], lambda x: gg.clamp(x, max=0.5),
-            engine_bug_second_order=CLAMP_MAX_ONLY)],
+       case("max-only", [(clear_of_half, (2, 3))], lambda x: gg.clamp(x, max=0.5))],
     "where": where_cases(),
     "remainder": binary(lambda a, b: a % b, domains=(dividend, divisor)),
     "mm": [case("2x3@3x4", [(real, (2, 3)), (real, (3, 4))], gg.mm),
@@ -191,13 +182,11 @@ CASES = {
     "max": unary(gg.max, distinct, shapes={"scalar": (), "vector": (3,), "matrix": (2, 3)}) + [
         case("dim", [(distinct, (2, 3))], lambda x: gg.max(x, 1).values),
         case("dim-keepdim", [(distinct, (2, 3))], lambda x: gg.max(x, 0, keepdim=True).values),
-        case("amax-dims", [(distinct, (2, 3))], lambda x: gg.amax(x, (0, 1)),
-             engine_bug=AMAX_SEVERAL_DIMS)],
+        case("amax-dims", [(distinct, (2, 3))], lambda x: gg.amax(x, (0, 1)))],
     "min": unary(gg.min, distinct, shapes={"scalar": (), "vector": (3,), "matrix": (2, 3)}) + [
         case("dim", [(distinct, (2, 3))], lambda x: gg.min(x, 1).values),
         case("amin", [(distinct, (2, 3))], lambda x: gg.amin(x, 0)),
-        case("amin-dims", [(distinct, (2, 2, 2))], lambda x: gg.amin(x, (1, 2)),
-             engine_bug=AMAX_SEVERAL_DIMS)],
+        case("amin-dims", [(distinct, (2, 2, 2))], lambda x: gg.amin(x, (1, 2)))],
     "logsumexp": [
         case("vector", [(real, (3,))], lambda x: gg.logsumexp(x, 0)),
         case("matrix-dim", [(real, (2, 3))], lambda x: gg.logsumexp(x, 1)),
@@ -394,9 +383,7 @@ def test_shared_subexpression_closed_form():
     assert x.grad.item() == (2 * 6.0 + 1) * 2
 
 
-# ----- engine bugs found by this meta-test, pinned until the op owners fix them ---------------
-@pytest.mark.xfail(strict=True, reason="reductions with dim=0 on a 0-d tensor raise NumPy's "
-                   "AxisError; PyTorch treats a 0-d tensor as having one dimension of size 1")
+# ----- regressions: engine bugs this meta-test found, now fixed -------------------------------
 @pytest.mark.parametrize("reduce", [
     lambda x: gg.sum(x, 0), lambda x: gg.mean(x, 0), lambda x: gg.max(x, 0).values,
     lambda x: gg.logsumexp(x, 0), lambda x: gg.amax(x, -1)],
@@ -408,17 +395,12 @@ def test_reducing_a_scalar_along_dim_0_is_the_identity(reduce):
     assert out.item() == 1.5 and x.grad.item() == 1.0
 
 
-@pytest.mark.xfail(strict=True, reason="amax/amin along a dim give the whole gradient to the first "
-                   "of tied extremes; PyTorch's AmaxBackward0 splits it evenly between them")
 def test_amax_splits_the_gradient_between_ties():
     x = gg.tensor([1.0, 3.0, 3.0], dtype=gg.float64, requires_grad=True)
     gg.amax(x, 0).backward()
     assert x.grad.tolist() == [0.0, 0.5, 0.5]
 
 
-@pytest.mark.xfail(strict=True, reason="rpow with base 0: the vjp masks only where the output is 0, "
-                   "so at x = 0 (output 1) it returns 1 * log(0) = -inf; PyTorch returns 0 for "
-                   "base 0 and exponent >= 0")
 def test_zero_to_the_power_x_has_zero_gradient_at_x_zero():
     x = gg.tensor([0.0, 2.0], dtype=gg.float64, requires_grad=True)
     (0.0 ** x).sum().backward()

@@ -158,6 +158,9 @@ def _dims(dim, ndim):
     """``dim`` (None, an int or a sequence) as None or a sorted tuple of non-negative axes."""
     if dim is None:
         return None
+    if ndim == 0:
+        _dim(dim if not isinstance(dim, (list, tuple)) else (dim or [0])[0], 0)  # range check
+        return None  # PyTorch lets a 0-d tensor be reduced along dim 0 or -1: all of it
     if isinstance(dim, (list, tuple)):
         return tuple(sorted(_dim(d, ndim) for d in dim)) if dim else None
     return (_dim(dim, ndim),)
@@ -191,9 +194,9 @@ def _extreme(op, index_fn, input, dim, keepdim, name):
     if input._data.size == 0:
         raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
     if dim is None:
-        return apply(op, (input,), {"dim": None, "keepdim": False})
+        return apply(op, (input,), {"dim": None, "keepdim": False, "ties": "split"})
     dims = _dims(dim, input.ndim)
-    values = apply(op, (input,), {"dim": dims, "keepdim": keepdim},
+    values = apply(op, (input,), {"dim": dims, "keepdim": keepdim, "ties": "first"},
                    name=op.grad_fn_name.replace("1", "0"))
     indices = index_fn(input._data, axis=dims[0], keepdims=keepdim) if input.ndim else np.array(0)
     return _values_indices(values, Tensor._wrap(np.asarray(indices, dtype=np.int64)))
@@ -210,12 +213,14 @@ def min(input, dim=None, keepdim=False):
 
 def amax(input, dim=(), keepdim=False):
     dims = _dims(dim, input.ndim) if dim != () else None
-    return apply(R.amax, (input,), {"dim": dims, "keepdim": keepdim}, name="AmaxBackward0")
+    return apply(R.amax, (input,), {"dim": dims, "keepdim": keepdim, "ties": "split"},
+                 name="AmaxBackward0")
 
 
 def amin(input, dim=(), keepdim=False):
     dims = _dims(dim, input.ndim) if dim != () else None
-    return apply(R.amin, (input,), {"dim": dims, "keepdim": keepdim}, name="AminBackward0")
+    return apply(R.amin, (input,), {"dim": dims, "keepdim": keepdim, "ties": "split"},
+                 name="AminBackward0")
 
 
 def argmax(input, dim=None, keepdim=False):

@@ -205,7 +205,10 @@ def apply2(op, a, b):
 
 def record(op, tensors, params, result, name=None):
     """Attach a new Node to ``result``: the graph edge from ``tensors`` to it."""
-    node = (op.node_class if name is None else node_class(op, name))()
+    cls = op.node_class if name is None else node_class(op, name)
+    if cls is None:  # an op built outside the registry (tests do this)
+        cls = op.node_class = node_class(op)
+    node = cls()
     if len(tensors) == 2:
         a, b = tensors
         node.next = ((a._grad_fn or a) if a._requires_grad else None,

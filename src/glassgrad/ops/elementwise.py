@@ -77,8 +77,8 @@ pow_scalar = register(
 )
 rpow_scalar = register(
     "rpow", inputs=("x",), params=("base",), forward=lambda x, base: np.power(base, x, dtype=x.dtype),
-    vjps=(lambda xp, g, out, base: g * (out * float(np.log(base))) if base > 0
-          else xp.where(out == 0, 0.0, g * (out * float(np.log(base)))),),
+    vjps=(lambda xp, g, x, out, base: g * (out * float(np.log(base))) if base != 0
+          else xp.where(x >= 0, 0.0, g * (out * float("-inf"))),),
     grad_fn_name="PowBackward2", formula="base ** x", latex=r"\mathrm{base}^{x}",
     derivatives=("base ** x * log(base)",), derivatives_latex=(r"\mathrm{base}^{x} \ln \mathrm{base}",),
     domain="base > 0",
@@ -212,12 +212,11 @@ def _clamp(x, min, max):
 
 
 def _inside(x, min, max):
-    keep = True
-    if min is not None:
-        keep = x >= min
-    if max is not None:
-        keep = keep & (x <= max)
-    return keep
+    if min is None:
+        return x <= max
+    if max is None:
+        return x >= min
+    return (x >= min) & (x <= max)
 
 
 clamp = register(

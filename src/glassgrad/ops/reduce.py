@@ -21,16 +21,20 @@ def _count(shape, dim):
     return int(np.prod([shape[d] for d in dim])) if dim is not None else int(np.prod(shape))
 
 
-def _extreme_mask(xp, x, out, dim, keepdim):
-    """Where the gradient of a max or min goes: a constant array shaped like x."""
+def _extreme_mask(xp, x, out, dim, keepdim, ties):
+    """Where the gradient of a max or min goes: a constant array shaped like x.
+
+    ``ties="split"`` shares it evenly between equal extremes (PyTorch's max(), amax);
+    ``ties="first"`` gives it all to the first one along ``dim`` (PyTorch's max(dim)).
+    """
     x, out = xp.data(x), xp.data(out)
-    if dim is None:
-        # Over all elements, ties share the gradient evenly (PyTorch's MaxBackward1).
-        hit = (x == out).astype(x.dtype)
-        return hit / hit.sum()
-    # Along a dimension, the first extreme element takes it all (PyTorch's MaxBackward0).
+    extreme = out if keepdim or dim is None else np.expand_dims(out, dim)
+    hit = x == extreme
+    if ties == "split":
+        hit = hit.astype(x.dtype)
+        return hit / hit.sum(axis=dim, keepdims=True)
     axis = dim[0]
-    first = np.argmax(x == (out if keepdim else np.expand_dims(out, axis)), axis=axis, keepdims=True)
+    first = np.argmax(hit, axis=axis, keepdims=True)
     mask = np.zeros_like(x)
     np.put_along_axis(mask, first, 1, axis=axis)
     return mask
@@ -51,19 +55,19 @@ mean = register(
     derivatives=("1/n",), derivatives_latex=(r"\frac{1}{n}",),
 )
 amax = register(
-    "max", inputs=("x",), params=("dim", "keepdim"),
-    forward=lambda x, dim, keepdim: np.max(x, axis=dim, keepdims=keepdim),
-    vjps=(lambda xp, g, x, out, dim, keepdim:
-          xp.unreduce(g, x.shape, dim, keepdim) * _extreme_mask(xp, x, out, dim, keepdim),),
+    "max", inputs=("x",), params=("dim", "keepdim", "ties"),
+    forward=lambda x, dim, keepdim, ties: np.max(x, axis=dim, keepdims=keepdim),
+    vjps=(lambda xp, g, x, out, dim, keepdim, ties:
+          xp.unreduce(g, x.shape, dim, keepdim) * _extreme_mask(xp, x, out, dim, keepdim, ties),),
     grad_fn_name="MaxBackward1", formula="max(x)", latex=r"\max_i x_i",
     derivatives=("1 at the maximum (shared between ties), else 0",),
     derivatives_latex=(r"\mathbb{1}[x_i = \max x] / \#\{\text{ties}\}",),
 )
 amin = register(
-    "min", inputs=("x",), params=("dim", "keepdim"),
-    forward=lambda x, dim, keepdim: np.min(x, axis=dim, keepdims=keepdim),
-    vjps=(lambda xp, g, x, out, dim, keepdim:
-          xp.unreduce(g, x.shape, dim, keepdim) * _extreme_mask(xp, x, out, dim, keepdim),),
+    "min", inputs=("x",), params=("dim", "keepdim", "ties"),
+    forward=lambda x, dim, keepdim, ties: np.min(x, axis=dim, keepdims=keepdim),
+    vjps=(lambda xp, g, x, out, dim, keepdim, ties:
+          xp.unreduce(g, x.shape, dim, keepdim) * _extreme_mask(xp, x, out, dim, keepdim, ties),),
     grad_fn_name="MinBackward1", formula="min(x)", latex=r"\min_i x_i",
     derivatives=("1 at the minimum (shared between ties), else 0",),
     derivatives_latex=(r"\mathbb{1}[x_i = \min x] / \#\{\text{ties}\}",),

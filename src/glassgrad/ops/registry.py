@@ -24,7 +24,7 @@ class Op:
     __slots__ = (
         "name", "inputs", "params", "forward", "vjps", "grad_fn_name", "formula", "latex",
         "derivatives", "derivatives_latex", "domain", "variadic", "is_view", "vjp_args", "saves",
-        "torch_saved_names", "save_inputs", "saves_out", "vjp_plans",
+        "torch_saved_names", "save_inputs", "saves_out", "vjp_plans", "node_class",
     )
 
     def __init__(self, name, *, inputs, forward, vjps, grad_fn_name, formula, latex, derivatives,
@@ -54,6 +54,7 @@ class Op:
         self.saves_out = "out" in used
         # Where each vjp argument comes from, resolved once here rather than on every backward.
         self.vjp_plans = tuple(tuple(self._source(n) for n in args) for args in self.vjp_args)
+        self.node_class = None  # the graph's Node subclass for this op, set on registration
         # torchviz reads saved values as attributes named like PyTorch's (_saved_self, ...)
         self.torch_saved_names = {n: _TORCH_NAMES.get(n, n) for n in self.saves + self.params}
 
@@ -89,5 +90,7 @@ def register(name, **fields):
     if name in REGISTRY:
         raise ValueError(f"op {name!r} is already registered")
     op = Op(name, **fields)
+    from ..autograd.graph import node_class  # late: the graph module imports the ops
+    op.node_class = node_class(op)
     REGISTRY[name] = op
     return op
