@@ -159,6 +159,11 @@ CASES = {
     "clamp": unary(lambda x: gg.clamp(x, -0.5, 0.5), clear_of_half)
     + [case("min-only", [(clear_of_half, (2, 3))], lambda x: gg.clamp(x, min=-0.5)),
        case("max-only", [(clear_of_half, (2, 3))], lambda x: gg.clamp(x, max=0.5))],
+    "clamp_tensor": [
+        case("tensor-bounds", [(clear_of_half, (2, 3)), (real, (3,)), (real, (3,))],
+             lambda x, lo, hi: gg.clamp(x, min=lo - 1.0, max=hi + 1.0)),
+        case("0-d-bound", [(clear_of_half, (2, 3)), (real, ())],
+             lambda x, lo: gg.clamp(x, min=lo * 0.1))],
     "where": where_cases(),
     "remainder": binary(lambda a, b: a % b, domains=(dividend, divisor)),
     "mm": [case("2x3@3x4", [(real, (2, 3)), (real, (3, 4))], gg.mm),

@@ -100,6 +100,17 @@ def scalar_dtype(value):
     return _default_float.numpy
 
 
+def promote_types(a, b):
+    """PyTorch's promotion of two dtypes: within a category as NumPy does (int8 + uint8 ->
+    int16); across categories the higher one's type wins unwidened (int64 + float32 -> float32)."""
+    if a == b:
+        return a
+    ca, cb = _category(a), _category(b)
+    if ca == cb:
+        return np.promote_types(a, b)
+    return a if ca > cb else b
+
+
 def result_type(arrays, scalars=()):
     """PyTorch's result dtype for NumPy operands ``arrays`` and Python numbers ``scalars``.
 
@@ -109,17 +120,17 @@ def result_type(arrays, scalars=()):
     dim_result = zero_result = None
     for a in arrays:
         if a.ndim:
-            dim_result = a.dtype if dim_result is None else np.promote_types(dim_result, a.dtype)
+            dim_result = a.dtype if dim_result is None else promote_types(dim_result, a.dtype)
         else:
-            zero_result = a.dtype if zero_result is None else np.promote_types(zero_result, a.dtype)
+            zero_result = a.dtype if zero_result is None else promote_types(zero_result, a.dtype)
     result = dim_result
     if zero_result is not None:
         if result is None or _category(zero_result) > _category(result):
-            result = zero_result if result is None else np.promote_types(result, zero_result)
+            result = zero_result
     for s in scalars:
         s_dtype = scalar_dtype(s)
         if result is None:
             result = s_dtype
         elif _category(s_dtype) > _category(result):
-            result = s_dtype if _category(s_dtype) == 2 else np.promote_types(result, s_dtype)
+            result = s_dtype
     return result

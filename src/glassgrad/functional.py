@@ -7,7 +7,6 @@ grad_fn name.
 
 import builtins
 import sys
-from collections import namedtuple
 
 import numpy as np
 
@@ -28,7 +27,30 @@ __all__ = (
     "clone detach numel is_tensor is_floating_point eq isnan isinf isfinite isclose allclose equal"
 ).split()
 
-_values_indices = namedtuple("_values_indices", ["values", "indices"])
+class _ReturnType(tuple):
+    """A (values, indices) pair printed like PyTorch's ``torch.return_types.max(...)``."""
+
+    __slots__ = ()
+    _kind = "max"
+
+    def __new__(cls, values, indices):
+        return super().__new__(cls, (values, indices))
+
+    values = property(lambda self: self[0])
+    indices = property(lambda self: self[1])
+
+    def __repr__(self):
+        return f"torch.return_types.{self._kind}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+
+
+class return_max(_ReturnType):
+    __slots__ = ()
+    _kind = "max"
+
+
+class return_min(_ReturnType):
+    __slots__ = ()
+    _kind = "min"
 
 
 def _float(x):
@@ -110,13 +132,14 @@ def floor_divide(input, other):
 def pow(input, exponent):
     """``input ** exponent``; either may be a Python number (PowBackward0/1/2 as in PyTorch)."""
     if not isinstance(input, Tensor):
-        x = _float(exponent) if isinstance(input, float) else exponent
-        return apply(E.rpow_scalar, (x,), {"base": input})
+        target = _dtype.result_type((exponent._data,), (input,))
+        return apply(E.rpow_scalar, (_cast(exponent, target),), {"base": input})
     if isinstance(exponent, Tensor):
         return _binary(E.pow, input, exponent)
-    if input._data.dtype.kind != "f" and isinstance(exponent, float):
-        input = _float(input)
-    return apply(E.pow_scalar, (input,), {"exponent": exponent})
+    target = _dtype.result_type((input._data,), (exponent,))
+    if target == np.bool_:
+        target = np.dtype(np.int64)  # bool ** int is int64 in PyTorch
+    return apply(E.pow_scalar, (_cast(input, target),), {"exponent": exponent})
 
 
 def maximum(input, other):
@@ -128,10 +151,16 @@ def minimum(input, other):
 
 
 def clamp(input, min=None, max=None):
+    """Limit values to [min, max]; the bounds may be numbers or tensors (then they get gradients)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    min = min.item() if isinstance(min, Tensor) else min
-    max = max.item() if isinstance(max, Tensor) else max
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        low = min if min is not None else float("-inf")
+        high = max if max is not None else float("inf")
+        x, low = _promote(input, low)
+        x, high = _promote(x, high)
+        low, _ = _promote(low, high)
+        return apply(E.clamp_tensor, (x, low, high))
     if input._data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
         input = _float(input)
     return apply(E.clamp, (input,), {"min": min, "max": max})
@@ -199,7 +228,8 @@ def _extreme(op, index_fn, input, dim, keepdim, name):
     values = apply(op, (input,), {"dim": dims, "keepdim": keepdim, "ties": "first"},
                    name=op.grad_fn_name.replace("1", "0"))
     indices = index_fn(input._data, axis=dims[0], keepdims=keepdim) if input.ndim else np.array(0)
-    return _values_indices(values, Tensor._wrap(np.asarray(indices, dtype=np.int64)))
+    pair = return_max if op is R.amax else return_min
+    return pair(values, Tensor._wrap(np.asarray(indices, dtype=np.int64)))
 
 
 def max(input, dim=None, keepdim=False):
@@ -297,14 +327,33 @@ def _infer_shape(shape, numel):
 
 
 def reshape(input, *shape):
+    """The same values in a new shape: a view when the memory layout allows, else a copy."""
     shape = _infer_shape(shape, input._data.size)
-    return apply(S.reshape, (input,), {"shape": shape, "source_shape": input._data.shape})
+    name = None if _viewable(input._data, shape) else "UnsafeViewBackward0"
+    return apply1(S.reshape, input, {"shape": shape, "source_shape": input._data.shape}, name)
 
 
 def view(input, *shape):
+    """The same memory seen with a new shape; refuses (like PyTorch) when that needs a copy."""
     if shape and isinstance(shape[0], _dtype.dtype):
         raise RuntimeError("view(dtype) is not supported; use .to(dtype)")
-    return reshape(input, *shape)
+    target = _infer_shape(shape, input._data.size)
+    if not _viewable(input._data, target):
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one "
+            "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+    return apply1(S.reshape, input, {"shape": target, "source_shape": input._data.shape})
+
+
+def _viewable(array, shape):
+    if array.flags.c_contiguous:
+        return True
+    probe = array.view()
+    try:
+        probe.shape = shape  # NumPy refuses exactly when a copy would be needed
+    except AttributeError:
+        return False
+    return True
 
 
 def flatten(input, start_dim=0, end_dim=-1):

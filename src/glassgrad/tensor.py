@@ -241,7 +241,9 @@ class Tensor:
     def __iter__(self):
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self._data.shape[0]))
+        shape = self._data.shape
+        return (apply1(S.getitem, self, {"index": i, "source_shape": shape}, "UnbindBackward0")
+                for i in range(shape[0]))
 
     # ----- conversion ------------------------------------------------------------------------
     def item(self):
@@ -414,7 +416,7 @@ class Tensor:
         if other is not None:
             if other.__class__ is not Tensor:
                 other = _operand(other, self)
-            if other._data.dtype != self._data.dtype:
+            if other._data.dtype != self._data.dtype or (op is E.div and self._data.dtype.kind != "f"):
                 _check_castable(op, self, other)
         operands = (self,) if other is None else (self, other)
         if grad_mode.enabled and (self._requires_grad or (other is not None and other._requires_grad)):
@@ -517,8 +519,8 @@ class Tensor:
     # ----- indexing and shape (views) --------------------------------------------------------
     def __getitem__(self, index):
         index = _index(index)
-        return apply(S.getitem, (self,), {"index": index, "source_shape": self._data.shape},
-                     name=_getitem_name(index))
+        return apply1(S.getitem, self, {"index": index, "source_shape": self._data.shape},
+                      _getitem_name(index))
 
     @property
     def T(self):
@@ -638,6 +640,10 @@ def _binary(op, a, b, true_division=False):
         b = _scalar_operand(b, a) if b.__class__ is float or b.__class__ is int else _operand(b, a)
     if a._data.dtype != b._data.dtype:
         a, b = _promote(a, b)
+    if op is E.sub and a._data.dtype == np.bool_:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
     if true_division and a._data.dtype.kind != "f":
         float_type = _dtype.default_float_numpy()
         a, b = _cast(a, float_type), _cast(b, float_type)
@@ -686,6 +692,8 @@ def _index_part(i):
 
 def _getitem_name(index):
     parts = index if isinstance(index, tuple) else (index,)
+    if parts and all(p is None for p in parts):
+        return "UnsqueezeBackward0"
     if any(isinstance(p, np.ndarray) and p.ndim > 0 for p in parts):
         return "IndexBackward0"
     if any(isinstance(p, (int, np.integer)) or (isinstance(p, np.ndarray) and p.ndim == 0)

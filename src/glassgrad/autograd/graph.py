@@ -108,7 +108,9 @@ def node_class(op, name=None):
         # torchviz and users read saved values as attributes: _saved_self, _saved_result, ...
         properties = {f"_saved_{theirs}": property(lambda self, t=theirs: self.saved_value(t))
                       for theirs in op.torch_saved_names.values()}
-        cls = type(name, (Node,), {"__slots__": (), "op": op, "grad_fn_name": name, **properties})
+        # The class is named like PyTorch's (CopySlices for "torch::autograd::CopySlices").
+        cls = type(name.split("::")[-1], (Node,),
+                   {"__slots__": (), "op": op, "grad_fn_name": name, **properties})
         _node_classes[(op.name, name)] = cls
     return cls
 
@@ -205,6 +207,8 @@ def apply2(op, a, b):
 
 def record(op, tensors, params, result, name=None):
     """Attach a new Node to ``result``: the graph edge from ``tensors`` to it."""
+    if result._data.dtype.kind != "f":
+        return None  # integer and bool results carry no gradient (x.long(), comparisons)
     cls = op.node_class if name is None else node_class(op, name)
     if cls is None:  # an op built outside the registry (tests do this)
         cls = op.node_class = node_class(op)

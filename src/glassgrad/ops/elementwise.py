@@ -159,7 +159,7 @@ sigmoid = register(
     derivatives_latex=(r"\sigma(x)\,(1 - \sigma(x))",),
 )
 relu = register(
-    "relu", inputs=("x",), forward=lambda x: np.maximum(x, 0).astype(x.dtype, copy=False),
+    "relu", inputs=("x",), forward=lambda x: np.where(x < 0, 0, x),  # keeps -0.0, as PyTorch
     vjps=(lambda xp, g, out: xp.where(out > 0, g, 0.0),),
     grad_fn_name="ReluBackward0", formula="max(x, 0)", latex=r"\max(x, 0)",
     derivatives=("1 if x > 0 else 0",), derivatives_latex=(r"\mathbb{1}[x > 0]",),
@@ -224,6 +224,18 @@ clamp = register(
     vjps=(lambda xp, g, x, min, max: xp.where(_inside(x, min, max), g, 0.0),),
     grad_fn_name="ClampBackward1", formula="min(max(x, min), max)", latex=r"\min(\max(x, a), b)",
     derivatives=("1 if min <= x <= max else 0",), derivatives_latex=(r"\mathbb{1}[a \le x \le b]",),
+)
+clamp_tensor = register(
+    "clamp_tensor", inputs=("x", "low", "high"),
+    forward=lambda x, low, high: np.minimum(np.maximum(x, low), high),
+    vjps=(lambda xp, g, x, low, high: xp.where((x >= low) & (x <= high), g, 0.0),
+          lambda xp, g, x, low, high: xp.where((x < low) & (low <= high), g, 0.0),
+          # with low > high every output is high, as in PyTorch
+          lambda xp, g, x, low, high: xp.where((x > high) | (low > high), g, 0.0)),
+    grad_fn_name="ClampBackward0", formula="min(max(x, low), high)", latex=r"\min(\max(x, l), h)",
+    derivatives=("1 if low <= x <= high else 0", "1 if x < low <= high else 0",
+                 "1 if x > high or low > high else 0"),
+    derivatives_latex=(r"\mathbb{1}[l \le x \le h]", r"\mathbb{1}[x < l]", r"\mathbb{1}[x > h]"),
 )
 where = register(
     "where", inputs=("a", "b"), params=("condition",),

@@ -58,16 +58,21 @@ matmul = register(
     "matmul", inputs=("a", "b"), forward=_matmul,
     vjps=(lambda xp, g, a, b: _matmul_vjp(xp, g, a, b, 0),
           lambda xp, g, a, b: _matmul_vjp(xp, g, a, b, 1)),
-    grad_fn_name="BmmBackward0", formula="a @ b", latex="A B",
+    grad_fn_name="UnsafeViewBackward0", formula="a @ b", latex="A B",
     derivatives=("g @ b.T", "a.T @ g"), derivatives_latex=(r"G B^{\top}", r"A^{\top} G"),
     domain="the last axis of a matches the first (1-D) or second-to-last axis of b",
 )
 
 
 def matmul_grad_fn_name(a_ndim, b_ndim):
-    """PyTorch's grad_fn name for matmul of these ranks (it dispatches to dot, mv, mm, bmm)."""
+    """PyTorch's grad_fn name for matmul of these ranks: it dispatches to dot, mv or mm and
+    reshapes the rest, so the outermost node is a view or squeeze."""
     if a_ndim == 1 and b_ndim == 1:
         return "DotBackward0"
     if a_ndim == 2 and b_ndim == 1:
         return "MvBackward0"
-    return "BmmBackward0"
+    if a_ndim == 1 and b_ndim == 2:
+        return "SqueezeBackward4"
+    if a_ndim == 2:
+        return "CloneBackward0"
+    return "UnsafeViewBackward0"

@@ -30,7 +30,7 @@ def _extreme_mask(xp, x, out, dim, keepdim, ties):
     x, out = xp.data(x), xp.data(out)
     extreme = out if keepdim or dim is None else np.expand_dims(out, dim)
     hit = x == extreme
-    if ties == "split":
+    if ties == "split" or dim is None:
         hit = hit.astype(x.dtype)
         return hit / hit.sum(axis=dim, keepdims=True)
     axis = dim[0]

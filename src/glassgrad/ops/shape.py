@@ -116,7 +116,7 @@ setitem = register(
     "setitem", inputs=("a", "b"), params=("index",), forward=_setitem,
     vjps=(lambda xp, g, index: g * _mask_out(xp.data(g).shape, xp.data(g).dtype, index),
           lambda xp, g, index: xp.getitem(g, index)),
-    grad_fn_name="CopySlices", formula="a with a[index] = b", latex=r"a\,[\mathrm{index} \leftarrow b]",
+    grad_fn_name="torch::autograd::CopySlices", formula="a with a[index] = b", latex=r"a\,[\mathrm{index} \leftarrow b]",
     derivatives=("1 outside index, 0 inside", "1"), derivatives_latex=("1", "1"),
 )
 copy_into = register(
