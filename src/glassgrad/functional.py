@@ -282,13 +282,13 @@ def any(input, dim=None):
 
 # ----- linear algebra ----------------------------------------------------------------------------
 def mm(input, mat2):
-    if input.__class__ is not Tensor or mat2.__class__ is not Tensor or input._data.dtype != mat2._data.dtype:
+    if input.__class__ is not Tensor or mat2.__class__ is not Tensor or input._data.dtype is not mat2._data.dtype:
         input, mat2 = _promote(input, mat2)
     return apply2(L.mm, input, mat2)
 
 
 def matmul(input, other):
-    if input.__class__ is not Tensor or other.__class__ is not Tensor or input._data.dtype != other._data.dtype:
+    if input.__class__ is not Tensor or other.__class__ is not Tensor or input._data.dtype is not other._data.dtype:
         input, other = _promote(input, other)
     if input._data.ndim == 2 and other._data.ndim == 2:
         return apply2(L.mm, input, other)

@@ -294,7 +294,7 @@ class Tensor:
 
     # ----- arithmetic --------------------------------------------------------------------------
     def __add__(self, other):
-        if other.__class__ is Tensor and other._data.dtype == self._data.dtype:
+        if other.__class__ is Tensor and other._data.dtype is self._data.dtype:
             return apply2(E.add, self, other)
         return _binary(E.add, self, other)
 
@@ -302,7 +302,7 @@ class Tensor:
         return _binary(E.add, self, other)
 
     def __sub__(self, other):
-        if other.__class__ is Tensor and other._data.dtype == self._data.dtype:
+        if other.__class__ is Tensor and other._data.dtype is self._data.dtype:
             return apply2(E.sub, self, other)
         return _binary(E.sub, self, other)
 
@@ -313,14 +313,18 @@ class Tensor:
         return _binary(E.sub, _operand(other, self), self)
 
     def __mul__(self, other):
-        if other.__class__ is Tensor and other._data.dtype == self._data.dtype:
+        if other.__class__ is Tensor and other._data.dtype is self._data.dtype:
             return apply2(E.mul, self, other)
         return _binary(E.mul, self, other)
 
     def __rmul__(self, other):
+        if (other.__class__ is float or other.__class__ is int) and self._data.dtype.kind == "f":
+            return apply2(E.mul, self, _scalar_operand(other, self))  # learning_rate * grad
         return _binary(E.mul, self, other)
 
     def __truediv__(self, other):
+        if (other.__class__ is float or other.__class__ is int) and self._data.dtype.kind == "f":
+            return apply2(E.div, self, _scalar_operand(other, self))  # loss / len(y)
         return _binary(E.div, self, other, true_division=True)
 
     def __rtruediv__(self, other):
@@ -416,17 +420,26 @@ class Tensor:
         if other is not None:
             if other.__class__ is not Tensor:
                 other = _operand(other, self)
-            if other._data.dtype != self._data.dtype or (op is E.div and self._data.dtype.kind != "f"):
+            if (other._data.dtype is not self._data.dtype and other._data.dtype != self._data.dtype) \
+                    or (op is E.div and self._data.dtype.kind != "f"):
                 _check_castable(op, self, other)
         operands = (self,) if other is None else (self, other)
         if grad_mode.enabled and (self._requires_grad or (other is not None and other._requires_grad)):
             return self._inplace_recorded(lambda old: apply(op, (old,) + operands[1:], params), op.name)
         ufunc = _INPLACE_UFUNCS.get(op)
-        if ufunc is not None and self._data.flags.writeable:
-            ufunc(self._data, other._data, out=self._data, casting="same_kind")
+        try:
+            if ufunc is not None:
+                ufunc(self._data, other._data, out=self._data)
+            else:
+                self._write(op.forward(*(t._data for t in operands), **params))
+        except ValueError as error:
+            if "read-only" in str(error):
+                self._write(None)  # raises the error that explains broadcast views
+            raise
+        if self._vc is None:
+            self._vc = [1]
         else:
-            self._write(op.forward(*(t._data for t in operands), **params))
-        self._bump_version()
+            self._vc[0] += 1
         return self
 
     def _inplace_recorded(self, compute, name):
@@ -485,14 +498,16 @@ class Tensor:
         return self.fill_(0)
 
     def fill_(self, value):
-        if isinstance(value, Tensor):
+        if value.__class__ is Tensor:
             value = value.item()
-        if grad_mode.enabled and self._requires_grad:
+        if self._requires_grad and grad_mode.enabled:
             self._check_inplace_allowed()
             return self._inplace(E.mul, 0).add_(value)
-        if not self._data.flags.writeable:
-            self._write(value)  # raises the read-only error
-        self._data.fill(value)
+        try:
+            self._data.fill(value)
+        except ValueError:
+            self._write(value)  # raises the read-only error for broadcast views
+            raise
         self._bump_version()
         return self
 
@@ -524,8 +539,9 @@ class Tensor:
 
     @property
     def T(self):
-        return apply1(S.permute, self, {"dims": _REVERSED[self._data.ndim] if self._data.ndim < 8
-                                        else tuple(range(self._data.ndim - 1, -1, -1))})
+        ndim = self._data.ndim
+        params = _REVERSED[ndim] if ndim < 8 else {"dims": tuple(range(ndim - 1, -1, -1))}
+        return apply1(S.permute, self, params)
 
     @property
     def mT(self):
@@ -583,7 +599,7 @@ class Tensor:
         return tensor(data, dtype=self.dtype)
 
 
-_REVERSED = [tuple(range(n - 1, -1, -1)) for n in range(8)]
+_REVERSED = [{"dims": tuple(range(n - 1, -1, -1))} for n in range(8)]  # shared: params are read-only
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
                "int32": "IntTensor", "bool": "BoolTensor", "float16": "HalfTensor",
                "uint8": "ByteTensor", "int16": "ShortTensor", "int8": "CharTensor"}
@@ -638,7 +654,7 @@ def _binary(op, a, b, true_division=False):
     """Apply a broadcasting binary op with PyTorch's promotion; the hot path of every formula."""
     if b.__class__ is not Tensor:
         b = _scalar_operand(b, a) if b.__class__ is float or b.__class__ is int else _operand(b, a)
-    if a._data.dtype != b._data.dtype:
+    if a._data.dtype is not b._data.dtype and a._data.dtype != b._data.dtype:
         a, b = _promote(a, b)
     if op is E.sub and a._data.dtype == np.bool_:
         raise RuntimeError(

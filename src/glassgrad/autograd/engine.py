@@ -60,27 +60,49 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
 
     xp = tensor_ns if create_graph else numpy_ns
     # A node is popped only after every node that consumed its output (all created later):
-    # PyTorch's order, with no separate topological sort.
+    # PyTorch's order, with no separate topological sort. A node is queued when its first
+    # gradient arrives.
     heapq.heapify(heap)
-    queued = {id(n) for _, n in heap}
     pop, push = heapq.heappop, heapq.heappush
     while heap:
         node = pop(heap)[1]
-        g = buffers.pop(id(node), None)
-        if g is not None:
-            if node.hooks is not None:
-                g = _run_node_hooks(node, g, create_graph)
-            if capture is not None and id(node) in capture:
-                capture[id(node)] = g
-            _backward_node(node, g, xp, create_graph, buffers, leaves)
-            if not retain_graph:
-                node.saved_inputs = node.out_data = None  # frees the graph; node.freed is True
-        for nxt in node.next:
-            if isinstance(nxt, Node):
-                key = id(nxt)
-                if key not in queued:
-                    queued.add(key)
-                    push(heap, (-nxt.seq, nxt))
+        g = buffers.pop(id(node))
+        if node.hooks is not None:
+            g = _run_node_hooks(node, g, create_graph)
+        if capture is not None and id(node) in capture:
+            capture[id(node)] = g
+        op = node.op
+        vjps, getters, variadic, broadcasts = op.vjps, op.vjp_getters, op.variadic, op.broadcasts
+        values = None
+        i = -1
+        for target in node.next:
+            i += 1
+            if target is None:
+                continue
+            k = 0 if variadic else i
+            getter = getters[k]
+            if getter is None:
+                gi = vjps[k](g)
+            else:
+                if values is None:
+                    values = _vjp_values(node, op, g, xp, create_graph)
+                values[3] = i
+                gi = vjps[k](*getter(values))
+            is_node = isinstance(target, Node)
+            if broadcasts:
+                gi = _undo_broadcast(gi, target, is_node, xp, create_graph)
+            key = id(target)
+            previous = buffers.get(key)
+            if previous is None:
+                buffers[key] = gi
+                if is_node:
+                    push(heap, (-target.seq, target))
+                elif key not in leaves:
+                    leaves[key] = target
+            else:
+                buffers[key] = previous + gi
+        if not retain_graph:
+            node.saved_inputs = node.out_data = None  # frees the graph; node.freed is True
 
     for key, leaf in leaves.items():
         g = buffers.pop(key)
@@ -108,58 +130,39 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
     return tuple(results)
 
 
-def _backward_node(node, g, xp, create_graph, buffers, leaves):
-    """Run ``node``'s vjps on its output gradient ``g`` and pass the results to its inputs."""
-    op = node.op
-    vjps, plans, variadic = op.vjps, op.vjp_plans, op.variadic
-    values = None
-    i = -1
-    for target in node.next:
-        i += 1
-        if target is None:
-            continue
-        k = 0 if variadic else i
-        plan = plans[k]
-        if plan == _JUST_G:
-            gi = vjps[k](g)
-        else:
-            if values is None:
-                values = _vjp_values(node, g, xp, create_graph)
-            values[3] = i
-            params = node.params
-            gi = vjps[k](*[values[s] if s.__class__ is int else params[s] for s in plan])
-        if isinstance(target, Node):
-            shape, dtype = target.out_shape, target.out_dtype
-        else:
-            shape, dtype = target._data.shape, target._data.dtype
-            if id(target) not in leaves:
-                leaves[id(target)] = target
-        array = gi._data if create_graph else gi
-        if array.shape != shape:
-            gi = xp.sum_to(gi, shape)
-        if array.dtype != dtype:
-            gi = xp.astype(gi, dtype)
-        key = id(target)
-        previous = buffers.get(key)
-        buffers[key] = gi if previous is None else previous + gi
+def _undo_broadcast(gi, target, is_node, xp, create_graph):
+    """Sum a gradient over the axes its input was broadcast along, in the input's dtype."""
+    if is_node:
+        shape, dtype = target.out_shape, target.out_dtype
+    else:
+        shape, dtype = target._data.shape, target._data.dtype
+    array = gi._data if create_graph else gi
+    if array.shape != shape:
+        gi = xp.sum_to(gi, shape)
+    if array.dtype is not dtype and array.dtype != dtype:
+        gi = xp.astype(gi, dtype)
+    return gi
 
 
-_JUST_G = (0,)
-
-
-def _vjp_values(node, g, xp, create_graph):
-    """The value list a vjp plan indexes: g, xp, out, i, then the saved inputs."""
-    op = node.op
+def _vjp_values(node, op, g, xp, create_graph):
+    """The value list the vjp getters index: g, xp, out, i, the params, the saved inputs."""
+    values = [g, xp, None, 0]
+    if op.params:
+        values.extend(map(node.params.__getitem__, op.params))
     if not op.saves:
-        return [g, xp, None, 0]
+        return values
     if node.saved_inputs is None:
         raise RuntimeError(FREED_MESSAGE)
-    _check_versions(node)
+    _check_versions(node, op)
     if create_graph:
-        out = _output_tensor(node) if op.saves_out else None
-        return [g, xp, out, 0, *node.saved_inputs]
-    out = node.out_data if op.saves_out else None
-    return [g, xp, out, 0, *[t._data for t in node.saved_inputs]]
+        if op.saves_out:
+            values[2] = _output_tensor(node)
+        values.extend(node.saved_inputs)
+    else:
+        if op.saves_out:
+            values[2] = node.out_data
+        values.extend([t._data for t in node.saved_inputs])
+    return values
 
 
 def _output_tensor(node):
@@ -170,22 +173,20 @@ def _output_tensor(node):
     return t
 
 
-def _check_versions(node):
+def _check_versions(node, op):
     """Raise if a saved value that a vjp about to run needs was changed in place since."""
-    op = node.op
-    for k, target in enumerate(node.next):
+    checks = op.vjp_checks
+    k = -1
+    for target in node.next:
+        k += 1
         if target is None:
             continue
-        plan = op.vjp_plans[0 if op.variadic else k]
-        for source in plan:
-            if source.__class__ is not int:
-                continue
-            if source >= 4:
-                j = source - 4
+        for j in checks[0 if op.variadic else k]:
+            if j >= 0:
                 t = node.saved_inputs[j]
                 if t._vc is not None and t._vc[0] != node.versions[j]:
                     raise _modified_error(node, op.inputs[j], t._data.shape, t._vc[0], node.versions[j])
-            elif source == 2 and node.out_vc[0] != node.out_version:
+            elif node.out_vc[0] != node.out_version:
                 raise _modified_error(node, "out", node.out_shape, node.out_vc[0], node.out_version)
 
 
@@ -214,8 +215,9 @@ def _accumulate_into_leaf(leaf, g, create_graph):
         leaf._grad = Tensor._wrap(_own(g, leaf._data.dtype))
     else:
         # In place, like PyTorch: code holding a reference to x.grad sees the new sum.
-        np.add(leaf._grad._data, g, out=leaf._grad._data, casting="unsafe")
-        leaf._grad._bump_version()
+        grad = leaf._grad
+        grad._data += g
+        grad._bump_version()
 
 
 def _as_tensor(g, create_graph):

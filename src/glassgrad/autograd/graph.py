@@ -182,8 +182,15 @@ def apply(op, tensors, params=_NO_PARAMS, name=None):
 def apply1(op, x, params=_NO_PARAMS, name=None):
     """``apply`` for one input: the hot path of unary and shape ops."""
     out = op.forward(x._data, **params)
-    result = Tensor._wrap(out if out.__class__ is np.ndarray else np.asarray(out))
-    if op.is_view and out.base is not None and np.may_share_memory(out, x._data):
+    if out.__class__ is not np.ndarray:
+        out = np.asarray(out)
+    result = _new_object(Tensor)
+    result._data = out
+    result._requires_grad = False
+    result._grad_fn = result._grad = result._vc = result._base = result._hooks = None
+    view = op.is_view
+    if view and (view is True or (out.base is not None and np.may_share_memory(out, x._data))):
+        # A view shares its base's version counter, so in-place writes through it are seen.
         if x._vc is None:
             x._vc = [0]
         result._vc = x._vc
@@ -194,15 +201,43 @@ def apply1(op, x, params=_NO_PARAMS, name=None):
 
 
 def apply2(op, a, b):
-    """``apply`` for two inputs without params: the hot path of arithmetic."""
+    """``apply`` for two inputs without params: the hot path of arithmetic, kept flat (no helper
+    calls) because a training loop runs it millions of times."""
     try:
         out = op.forward(a._data, b._data)
     except ValueError as error:
         raise broadcast_error(op, (a._data, b._data), error) from None
-    result = Tensor._wrap(out if out.__class__ is np.ndarray else np.asarray(out))
-    if (a._requires_grad or b._requires_grad) and grad_mode.enabled:
-        record(op, (a, b), _NO_PARAMS, result, None)
+    if out.__class__ is not np.ndarray:
+        out = np.asarray(out)
+    result = _new_object(Tensor)
+    result._data = out
+    result._grad = result._vc = result._base = result._hooks = None
+    a_grad, b_grad = a._requires_grad, b._requires_grad
+    if not (a_grad or b_grad) or not grad_mode.enabled or out.dtype.kind != "f":
+        result._requires_grad = False
+        result._grad_fn = None
+        return result
+    node = op.node_class()
+    node.next = ((a._grad_fn or a) if a_grad else None, (b._grad_fn or b) if b_grad else None)
+    node.params = _NO_PARAMS
+    node.seq = _next_seq()
+    node.hooks = None
+    if op.save_inputs:
+        node.saved_inputs = (a, b)
+        node.versions = (a._vc[0] if a._vc is not None else 0, b._vc[0] if b._vc is not None else 0)
+    else:
+        node.saved_inputs = ()
+    if op.saves_out:
+        result._vc = vc = [0]
+        node.out_data, node.out_vc, node.out_version = out, vc, 0
+    node.out_shape = out.shape
+    node.out_dtype = out.dtype
+    result._grad_fn = node
+    result._requires_grad = True
     return result
+
+
+_new_object = object.__new__
 
 
 def record(op, tensors, params, result, name=None):

@@ -24,13 +24,13 @@ def _pow_scalar(x, exponent):
 
 
 add = register(
-    "add", inputs=("a", "b"), forward=np.add,
+    "add", broadcasts=True, inputs=("a", "b"), forward=np.add,
     vjps=(lambda g: g, lambda g: g),
     grad_fn_name="AddBackward0", formula="a + b", latex="a + b",
     derivatives=("1", "1"), derivatives_latex=("1", "1"),
 )
 sub = register(
-    "sub", inputs=("a", "b"), forward=np.subtract,
+    "sub", broadcasts=True, inputs=("a", "b"), forward=np.subtract,
     vjps=(lambda g: g, lambda g: -g),
     grad_fn_name="SubBackward0", formula="a - b", latex="a - b",
     derivatives=("1", "-1"), derivatives_latex=("1", "-1"),
@@ -42,13 +42,13 @@ rsub = register(
     derivatives=("-1",), derivatives_latex=("-1",),
 )
 mul = register(
-    "mul", inputs=("a", "b"), forward=np.multiply,
+    "mul", broadcasts=True, inputs=("a", "b"), forward=np.multiply,
     vjps=(lambda g, b: g * b, lambda g, a: g * a),
     grad_fn_name="MulBackward0", formula="a * b", latex=r"a \cdot b",
     derivatives=("b", "a"), derivatives_latex=("b", "a"),
 )
 div = register(
-    "div", inputs=("a", "b"), forward=np.divide,
+    "div", broadcasts=True, inputs=("a", "b"), forward=np.divide,
     vjps=(lambda g, b: g / b, lambda g, a, b: -g * ((a / b) / b)),
     grad_fn_name="DivBackward0", formula="a / b", latex=r"\frac{a}{b}",
     derivatives=("1/b", "-a/b^2"), derivatives_latex=(r"\frac{1}{b}", r"-\frac{a}{b^{2}}"),
@@ -84,7 +84,7 @@ rpow_scalar = register(
     domain="base > 0",
 )
 pow = register(
-    "pow_tensor", inputs=("a", "b"), forward=np.power,
+    "pow_tensor", broadcasts=True, inputs=("a", "b"), forward=np.power,
     vjps=(lambda xp, g, a, b: xp.where(b == 0, 0.0, g * (b * a ** (b - 1))),
           lambda xp, g, a, b, out: g * xp.where((a == 0) & (b >= 0), 0.0, out * xp.log(a))),
     grad_fn_name="PowBackward1", formula="a ** b", latex="a^{b}",
@@ -183,7 +183,7 @@ abs = register(
     derivatives=("sign(x)",), derivatives_latex=(r"\operatorname{sign} x",),
 )
 maximum = register(
-    "maximum", inputs=("a", "b"), forward=np.maximum,
+    "maximum", broadcasts=True, inputs=("a", "b"), forward=np.maximum,
     vjps=(lambda xp, g, a, b: xp.where(a == b, g / 2, xp.where(a > b, g, 0.0)),
           lambda xp, g, a, b: xp.where(a == b, g / 2, xp.where(a < b, g, 0.0))),
     grad_fn_name="MaximumBackward0", formula="max(a, b)", latex=r"\max(a, b)",
@@ -192,7 +192,7 @@ maximum = register(
                        r"\mathbb{1}[b > a] + \tfrac12 \mathbb{1}[a = b]"),
 )
 minimum = register(
-    "minimum", inputs=("a", "b"), forward=np.minimum,
+    "minimum", broadcasts=True, inputs=("a", "b"), forward=np.minimum,
     vjps=(lambda xp, g, a, b: xp.where(a == b, g / 2, xp.where(a < b, g, 0.0)),
           lambda xp, g, a, b: xp.where(a == b, g / 2, xp.where(a > b, g, 0.0))),
     grad_fn_name="MinimumBackward0", formula="min(a, b)", latex=r"\min(a, b)",
@@ -226,7 +226,7 @@ clamp = register(
     derivatives=("1 if min <= x <= max else 0",), derivatives_latex=(r"\mathbb{1}[a \le x \le b]",),
 )
 clamp_tensor = register(
-    "clamp_tensor", inputs=("x", "low", "high"),
+    "clamp_tensor", broadcasts=True, inputs=("x", "low", "high"),
     forward=lambda x, low, high: np.minimum(np.maximum(x, low), high),
     vjps=(lambda xp, g, x, low, high: xp.where((x >= low) & (x <= high), g, 0.0),
           lambda xp, g, x, low, high: xp.where((x < low) & (low <= high), g, 0.0),
@@ -238,7 +238,7 @@ clamp_tensor = register(
     derivatives_latex=(r"\mathbb{1}[l \le x \le h]", r"\mathbb{1}[x < l]", r"\mathbb{1}[x > h]"),
 )
 where = register(
-    "where", inputs=("a", "b"), params=("condition",),
+    "where", broadcasts=True, inputs=("a", "b"), params=("condition",),
     forward=lambda a, b, condition: np.where(condition, a, b),
     vjps=(lambda xp, g, condition: xp.where(condition, g, 0.0),
           lambda xp, g, condition: xp.where(condition, 0.0, g)),
@@ -248,7 +248,7 @@ where = register(
     derivatives_latex=(r"\mathbb{1}[\text{condition}]", r"\mathbb{1}[\lnot\text{condition}]"),
 )
 remainder = register(
-    "remainder", inputs=("a", "b"), forward=np.remainder,
+    "remainder", broadcasts=True, inputs=("a", "b"), forward=np.remainder,
     vjps=(lambda g: g, lambda xp, g, a, b: -g * xp.floor_divide(a, b)),
     grad_fn_name="RemainderBackward0", formula="a mod b", latex=r"a \bmod b",
     derivatives=("1", "-floor(a / b)"), derivatives_latex=("1", r"-\lfloor a / b \rfloor"),

@@ -15,6 +15,8 @@ that the backward pass is differentiable). For ``div``::
 From those names the registry learns what the op must save for backward.
 """
 
+from operator import itemgetter
+
 REGISTRY = {}
 
 
@@ -25,11 +27,12 @@ class Op:
         "name", "inputs", "params", "forward", "vjps", "grad_fn_name", "formula", "latex",
         "derivatives", "derivatives_latex", "domain", "variadic", "is_view", "vjp_args", "saves",
         "torch_saved_names", "save_inputs", "saves_out", "vjp_plans", "node_class",
+        "vjp_getters", "vjp_checks", "broadcasts",
     )
 
     def __init__(self, name, *, inputs, forward, vjps, grad_fn_name, formula, latex, derivatives,
                  derivatives_latex, params=(), domain="all real numbers", variadic=False,
-                 is_view=False):
+                 is_view=False, broadcasts=False):
         self.name = name
         self.inputs = tuple(inputs)
         self.params = tuple(params)
@@ -42,7 +45,10 @@ class Op:
         self.derivatives_latex = tuple(derivatives_latex)
         self.domain = domain
         self.variadic = variadic
-        self.is_view = is_view
+        self.is_view = is_view  # True: the output is always a view of the input; "maybe"
+        # Inputs may be broadcast against each other, so gradients must be summed back to each
+        # input's shape (and dtype); the engine checks only for these ops.
+        self.broadcasts = broadcasts
         expected = 1 if variadic else len(self.inputs)
         for field in ("vjps", "derivatives", "derivatives_latex"):
             if len(getattr(self, field)) != expected:
@@ -54,6 +60,13 @@ class Op:
         self.saves_out = "out" in used
         # Where each vjp argument comes from, resolved once here rather than on every backward.
         self.vjp_plans = tuple(tuple(self._source(n) for n in args) for args in self.vjp_args)
+        # Per vjp: a C-level getter of its arguments from the value list (None: it needs only g),
+        # and which saved values must be unchanged when it runs (indices; -1 is the output).
+        self.vjp_getters = tuple(_getter(plan) for plan in self.vjp_plans)
+        first_input = 4 + len(self.params)
+        self.vjp_checks = tuple(
+            tuple(s - first_input if s >= first_input else -1 for s in plan if s >= first_input or s == 2)
+            for plan in self.vjp_plans)
         self.node_class = None  # the graph's Node subclass for this op, set on registration
         # torchviz reads saved values as attributes named like PyTorch's (_saved_self, ...)
         self.torch_saved_names = {n: _TORCH_NAMES.get(n, n) for n in self.saves + self.params}
@@ -68,17 +81,25 @@ class Op:
         return names
 
     def _source(self, name):
-        """An argument's slot in the engine's value list: g, xp, out, i, then the inputs; or a
-        parameter's name."""
+        """An argument's slot in the engine's value list: g, xp, out, i, the params in order,
+        then the inputs."""
         fixed = {"g": 0, "xp": 1, "out": 2, "i": 3}
         if name in fixed:
             return fixed[name]
-        if name in self.inputs:
-            return 4 + self.inputs.index(name)
-        return name
+        if name in self.params:
+            return 4 + self.params.index(name)
+        return 4 + len(self.params) + self.inputs.index(name)
 
     def __repr__(self):
         return f"<op {self.name}: {self.formula}>"
+
+
+def _getter(plan):
+    if plan == (0,):
+        return None
+    if len(plan) == 1:
+        return lambda values, k=plan[0]: (values[k],)
+    return itemgetter(*plan)
 
 
 # How PyTorch names the saved values that glassgrad's records call a, b, x, out.

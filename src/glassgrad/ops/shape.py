@@ -14,7 +14,7 @@ reshape = register(
     forward=lambda x, shape, source_shape: x.reshape(shape),
     vjps=(lambda xp, g, source_shape: xp.reshape(g, source_shape),),
     grad_fn_name="ViewBackward0", formula="x viewed with a new shape", latex=r"\operatorname{reshape}(x)",
-    derivatives=("1 (entries keep their values)",), derivatives_latex=("1",), is_view=True,
+    derivatives=("1 (entries keep their values)",), derivatives_latex=("1",), is_view="maybe",
 )
 _inverses = {}
 
@@ -62,7 +62,7 @@ getitem = register(
     forward=lambda x, index, source_shape: x[index],
     vjps=(lambda xp, g, index, source_shape: xp.index_scatter(g, index, source_shape),),
     grad_fn_name="SliceBackward0", formula="x[index]", latex=r"x_{\mathrm{index}}",
-    derivatives=("1 at the picked entries, else 0",), derivatives_latex=("1",), is_view=True,
+    derivatives=("1 at the picked entries, else 0",), derivatives_latex=("1",), is_view="maybe",
 )
 index_scatter = register(
     "index_scatter", inputs=("g",), params=("index", "shape"), forward=_index_scatter,
@@ -113,14 +113,14 @@ def _setitem(a, b, index):
 
 
 setitem = register(
-    "setitem", inputs=("a", "b"), params=("index",), forward=_setitem,
+    "setitem", broadcasts=True, inputs=("a", "b"), params=("index",), forward=_setitem,
     vjps=(lambda xp, g, index: g * _mask_out(xp.data(g).shape, xp.data(g).dtype, index),
           lambda xp, g, index: xp.getitem(g, index)),
     grad_fn_name="torch::autograd::CopySlices", formula="a with a[index] = b", latex=r"a\,[\mathrm{index} \leftarrow b]",
     derivatives=("1 outside index, 0 inside", "1"), derivatives_latex=("1", "1"),
 )
 copy_into = register(
-    "copy", inputs=("a", "b"), forward=lambda a, b: np.broadcast_to(b, a.shape).astype(a.dtype),
+    "copy", broadcasts=True, inputs=("a", "b"), forward=lambda a, b: np.broadcast_to(b, a.shape).astype(a.dtype),
     vjps=(lambda xp, g: xp.zeros_like(g), lambda g: g),
     grad_fn_name="CopyBackwards", formula="b copied into a", latex=r"a \leftarrow b",
     derivatives=("0", "1"), derivatives_latex=("0", "1"),
