@@ -1008,15 +1008,11 @@ def test_result_dtype_matches_torch(op):
     assert not mismatches, "\n".join(mismatches)
 
 
-@pytest.mark.xfail(strict=True, reason="torch raises RuntimeError for '-' with a bool operand; "
-                                       "glassgrad returns a result (or NumPy's TypeError)")
 def test_subtraction_with_bool_is_refused():
     pairs = [(l, r) for l, r in PAIRS if KNOWN_DTYPE_BUGS["bool_subtraction"]("-", l, r)]
     assert not _dtype_mismatches("-", pairs)
 
 
-@pytest.mark.xfail(strict=True, reason="bool ** int gives bool, bool ** bool gives int8, int ** bool "
-                                       "tensor raises TypeError; torch: int64, bool, int64 (or refuses)")
 def test_power_with_bool_operands():
     pairs = [(l, r) for l, r in PAIRS if KNOWN_DTYPE_BUGS["bool_power"]("**", l, r)]
     assert not _dtype_mismatches("**", pairs)

@@ -132,13 +132,20 @@ def floor_divide(input, other):
 def pow(input, exponent):
     """``input ** exponent``; either may be a Python number (PowBackward0/1/2 as in PyTorch)."""
     if not isinstance(input, Tensor):
+        if isinstance(input, bool) and exponent._data.dtype == np.bool_:
+            raise NotImplementedError('"pow" not implemented for \'Bool\'')
         target = _dtype.result_type((exponent._data,), (input,))
         return apply(E.rpow_scalar, (_cast(exponent, target),), {"base": input})
     if isinstance(exponent, Tensor):
+        if input._data.dtype == np.bool_ and exponent._data.dtype == np.bool_:
+            raise NotImplementedError('"pow" not implemented for \'Bool\'')
         return _binary(E.pow, input, exponent)
+    if input._data.dtype == np.bool_ and isinstance(exponent, bool):
+        # bool ** True is the tensor itself and bool ** False is all True, as in PyTorch
+        return Tensor._wrap(input._data.copy() if exponent else np.ones_like(input._data))
     target = _dtype.result_type((input._data,), (exponent,))
     if target == np.bool_:
-        target = np.dtype(np.int64)  # bool ** int is int64 in PyTorch
+        target = np.dtype(np.int64)  # bool ** int is int64 in PyTorch (bool ** True stays bool)
     return apply(E.pow_scalar, (_cast(input, target),), {"exponent": exponent})
 
 

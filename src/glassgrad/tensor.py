@@ -17,7 +17,6 @@ from . import autograd
 from .autograd import engine, graph, grad_mode
 from .autograd.graph import apply, apply1, apply2
 from .ops import elementwise as E
-from .ops import linalg as L
 from .ops import shape as S
 
 
@@ -302,12 +301,15 @@ class Tensor:
         return _binary(E.add, self, other)
 
     def __sub__(self, other):
-        if other.__class__ is Tensor and other._data.dtype is self._data.dtype:
+        if other.__class__ is Tensor and other._data.dtype is self._data.dtype \
+                and self._data.dtype.kind != "b":
             return apply2(E.sub, self, other)
         return _binary(E.sub, self, other)
 
     def __rsub__(self, other):
-        if isinstance(other, (int, float, bool)):
+        if other is True or other is False or self._data.dtype == np.bool_:
+            raise RuntimeError(_BOOL_SUBTRACTION)
+        if isinstance(other, (int, float)):
             a, _ = _promote(self, other)
             return apply(E.rsub, (a,), {"other": other})
         return _binary(E.sub, _operand(other, self), self)
@@ -652,19 +654,23 @@ def _cast(t, dtype):
 
 def _binary(op, a, b, true_division=False):
     """Apply a broadcasting binary op with PyTorch's promotion; the hot path of every formula."""
+    if op is E.sub and (b is True or b is False):
+        raise RuntimeError(_BOOL_SUBTRACTION)
     if b.__class__ is not Tensor:
         b = _scalar_operand(b, a) if b.__class__ is float or b.__class__ is int else _operand(b, a)
+    if op is E.sub and (a._data.dtype == np.bool_ or b._data.dtype == np.bool_):
+        raise RuntimeError(_BOOL_SUBTRACTION)
     if a._data.dtype is not b._data.dtype and a._data.dtype != b._data.dtype:
         a, b = _promote(a, b)
-    if op is E.sub and a._data.dtype == np.bool_:
-        raise RuntimeError(
-            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
-            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
     if true_division and a._data.dtype.kind != "f":
         float_type = _dtype.default_float_numpy()
         a, b = _cast(a, float_type), _cast(b, float_type)
     return apply2(op, a, b)
 
+
+_BOOL_SUBTRACTION = (
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+    "invert a mask, use the `~` or `logical_not()` operator instead.")
 
 _constants = {}
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..ops.namespaces import numpy_ns, tensor_ns
 from . import grad_mode
-from .graph import FREED_MESSAGE, Node, version_of
+from .graph import FREED_MESSAGE, Node
 
 Tensor = None  # set by glassgrad.tensor
 
