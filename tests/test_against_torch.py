@@ -977,19 +977,6 @@ def _is_float32_like(label):
     return label.startswith("float32[") or label == "float"
 
 
-# Known glassgrad bugs, each pinned by an xfail test below and left out of the main table.
-KNOWN_DTYPE_BUGS = {
-    # torch refuses subtraction with a bool operand (RuntimeError); glassgrad computes it
-    "bool_subtraction": lambda op, l, r: op == "-" and ("bool" in l or "bool" in r),
-    # bool ** ...: torch gives bool/int64 or refuses; glassgrad gives int8, bool or a TypeError
-    "bool_power": lambda op, l, r: op == "**" and (l.startswith("bool") or r.startswith("bool[")),
-}
-
-
-def _known_bug(op, left, right):
-    return any(rule(op, left, right) for rule in KNOWN_DTYPE_BUGS.values())
-
-
 def _dtype_mismatches(op, pairs):
     mismatches = []
     for left, right in pairs:
@@ -1002,17 +989,6 @@ def _dtype_mismatches(op, pairs):
 
 @pytest.mark.parametrize("op", list(OPERATORS))
 def test_result_dtype_matches_torch(op):
-    pairs = [(l, r) for l, r in PAIRS if not _known_bug(op, l, r)]
-    assert len(pairs) > 60  # the table is not emptied by the exclusions
-    mismatches = _dtype_mismatches(op, pairs)
+    """Every operand pair, including bools (refused '-', PyTorch's ** dtypes)."""
+    mismatches = _dtype_mismatches(op, PAIRS)
     assert not mismatches, "\n".join(mismatches)
-
-
-def test_subtraction_with_bool_is_refused():
-    pairs = [(l, r) for l, r in PAIRS if KNOWN_DTYPE_BUGS["bool_subtraction"]("-", l, r)]
-    assert not _dtype_mismatches("-", pairs)
-
-
-def test_power_with_bool_operands():
-    pairs = [(l, r) for l, r in PAIRS if KNOWN_DTYPE_BUGS["bool_power"]("**", l, r)]
-    assert not _dtype_mismatches("**", pairs)
