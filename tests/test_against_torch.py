@@ -969,14 +969,6 @@ def _outcome(lib, op, left, right):
     return repr(result.dtype)
 
 
-def _is_int_tensor(label):
-    return label.startswith(("int32[", "int64["))
-
-
-def _is_float32_like(label):
-    return label.startswith("float32[") or label == "float"
-
-
 def _dtype_mismatches(op, pairs):
     mismatches = []
     for left, right in pairs:
