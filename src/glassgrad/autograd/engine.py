@@ -90,7 +90,13 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
                 gi = vjps[k](*getter(values))
             is_node = isinstance(target, Node)
             if broadcasts:
-                gi = _undo_broadcast(gi, target, is_node, xp, create_graph)
+                if is_node:
+                    shape, dtype = target.out_shape, target.out_dtype
+                else:
+                    shape, dtype = target._data.shape, target._data.dtype
+                array = gi._data if create_graph else gi
+                if array.shape != shape or (array.dtype is not dtype and array.dtype != dtype):
+                    gi = _undo_broadcast(gi, array, shape, dtype, xp)
             key = id(target)
             previous = buffers.get(key)
             if previous is None:
@@ -130,16 +136,11 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
     return tuple(results)
 
 
-def _undo_broadcast(gi, target, is_node, xp, create_graph):
+def _undo_broadcast(gi, array, shape, dtype, xp):
     """Sum a gradient over the axes its input was broadcast along, in the input's dtype."""
-    if is_node:
-        shape, dtype = target.out_shape, target.out_dtype
-    else:
-        shape, dtype = target._data.shape, target._data.dtype
-    array = gi._data if create_graph else gi
     if array.shape != shape:
         gi = xp.sum_to(gi, shape)
-    if array.dtype is not dtype and array.dtype != dtype:
+    if array.dtype != dtype:
         gi = xp.astype(gi, dtype)
     return gi
 
@@ -151,17 +152,25 @@ def _vjp_values(node, op, g, xp, create_graph):
         values.extend(map(node.params.__getitem__, op.params))
     if not op.saves:
         return values
-    if node.saved_inputs is None:
+    saved = node.saved_inputs
+    if saved is None:
         raise RuntimeError(FREED_MESSAGE)
-    _check_versions(node, op)
+    for j in node.checks:  # values a running vjp reads must not have changed in place since
+        if j >= 0:
+            vc = saved[j]._vc
+            if vc is not None and vc[0] != node.versions[j]:
+                raise _modified_error(node, op.inputs[j], saved[j]._data.shape, vc[0], node.versions[j])
+        elif node.out_vc[0] != node.out_version:
+            raise _modified_error(node, "out", node.out_shape, node.out_vc[0], node.out_version)
     if create_graph:
         if op.saves_out:
             values[2] = _output_tensor(node)
-        values.extend(node.saved_inputs)
+        values.extend(saved)
     else:
         if op.saves_out:
             values[2] = node.out_data
-        values.extend([t._data for t in node.saved_inputs])
+        for t in saved:
+            values.append(t._data)
     return values
 
 
@@ -173,24 +182,8 @@ def _output_tensor(node):
     return t
 
 
-def _check_versions(node, op):
-    """Raise if a saved value that a vjp about to run needs was changed in place since."""
-    checks = op.vjp_checks
-    k = -1
-    for target in node.next:
-        k += 1
-        if target is None:
-            continue
-        for j in checks[0 if op.variadic else k]:
-            if j >= 0:
-                t = node.saved_inputs[j]
-                if t._vc is not None and t._vc[0] != node.versions[j]:
-                    raise _modified_error(node, op.inputs[j], t._data.shape, t._vc[0], node.versions[j])
-            elif node.out_vc[0] != node.out_version:
-                raise _modified_error(node, "out", node.out_shape, node.out_vc[0], node.out_version)
-
-
 def _modified_error(node, name, shape, now, then):
+    name = node.op.inputs[0] if node.op.variadic and name != "out" else name
     return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: the {name!r} input of {node.name()} (a tensor of shape {list(shape)}) is at "

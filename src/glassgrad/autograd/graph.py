@@ -25,8 +25,8 @@ class Node:
     (``DivBackward0``), carrying the op record and ``_saved_*`` properties for the saved values.
     """
 
-    __slots__ = ("next", "params", "seq", "saved_inputs", "versions", "out_data", "out_vc",
-                 "out_version", "out_shape", "out_dtype", "hooks", "__weakref__")
+    __slots__ = ("next", "params", "seq", "saved_inputs", "versions", "checks", "out_data",
+                 "out_vc", "out_version", "out_shape", "out_dtype", "hooks", "__weakref__")
     op = None
     grad_fn_name = "Node"
 
@@ -163,7 +163,7 @@ def version_of(t):
 
 def apply(op, tensors, params=_NO_PARAMS, name=None):
     """Run ``op`` on ``tensors`` (glassgrad Tensors) and record it if any input needs a gradient."""
-    if len(tensors) == 1:
+    if len(tensors) == 1 and not op.variadic:
         return apply1(op, tensors[0], params, name)
     arrays = [t._data for t in tensors]
     try:
@@ -180,14 +180,13 @@ def apply(op, tensors, params=_NO_PARAMS, name=None):
 
 
 def apply1(op, x, params=_NO_PARAMS, name=None):
-    """``apply`` for one input: the hot path of unary and shape ops."""
-    out = op.forward(x._data, **params)
+    """``apply`` for one input: the hot path of unary and shape ops, kept flat like apply2."""
+    out = op.forward(x._data, **params) if params else op.forward(x._data)
     if out.__class__ is not np.ndarray:
         out = np.asarray(out)
     result = _new_object(Tensor)
     result._data = out
-    result._requires_grad = False
-    result._grad_fn = result._grad = result._vc = result._base = result._hooks = None
+    result._grad = result._vc = result._base = result._hooks = None
     view = op.is_view
     if view and (view is True or (out.base is not None and np.may_share_memory(out, x._data))):
         # A view shares its base's version counter, so in-place writes through it are seen.
@@ -195,8 +194,32 @@ def apply1(op, x, params=_NO_PARAMS, name=None):
             x._vc = [0]
         result._vc = x._vc
         result._base = x._base if x._base is not None else x
-    if x._requires_grad and grad_mode.enabled:
-        record(op, (x,), params, result, name)
+    if not x._requires_grad or not grad_mode.enabled or out.dtype.kind != "f":
+        result._requires_grad = False
+        result._grad_fn = None
+        return result
+    cls = op.node_class if name is None else node_class(op, name)
+    if cls is None:  # an op built outside the registry (tests do this)
+        cls = op.node_class = node_class(op)
+    node = cls()
+    node.next = (x._grad_fn or x,)
+    node.params = params
+    node.seq = _next_seq()
+    node.hooks = None
+    if op.save_inputs:
+        node.saved_inputs = (x,)
+        node.versions = (x._vc[0] if x._vc is not None else 0,)
+    else:
+        node.saved_inputs = ()
+    node.checks = op.checks_by_mask[1]
+    if op.saves_out:
+        if result._vc is None:
+            result._vc = [0]
+        node.out_data, node.out_vc, node.out_version = out, result._vc, result._vc[0]
+    node.out_shape = out.shape
+    node.out_dtype = out.dtype
+    result._grad_fn = node
+    result._requires_grad = True
     return result
 
 
@@ -227,6 +250,7 @@ def apply2(op, a, b):
         node.versions = (a._vc[0] if a._vc is not None else 0, b._vc[0] if b._vc is not None else 0)
     else:
         node.saved_inputs = ()
+    node.checks = op.checks_by_mask[a_grad | (b_grad << 1)]
     if op.saves_out:
         result._vc = vc = [0]
         node.out_data, node.out_vc, node.out_version = out, vc, 0
@@ -241,28 +265,25 @@ _new_object = object.__new__
 
 
 def record(op, tensors, params, result, name=None):
-    """Attach a new Node to ``result``: the graph edge from ``tensors`` to it."""
+    """Attach a new Node to ``result``: the graph edge from ``tensors`` to it (the general
+    path; apply1 and apply2 do the same inline)."""
     if result._data.dtype.kind != "f":
         return None  # integer and bool results carry no gradient (x.long(), comparisons)
     cls = op.node_class if name is None else node_class(op, name)
     if cls is None:  # an op built outside the registry (tests do this)
         cls = op.node_class = node_class(op)
     node = cls()
-    if len(tensors) == 2:
-        a, b = tensors
-        node.next = ((a._grad_fn or a) if a._requires_grad else None,
-                     (b._grad_fn or b) if b._requires_grad else None)
-    else:
-        node.next = tuple([(t._grad_fn or t) if t._requires_grad else None for t in tensors])
+    node.next = tuple([(t._grad_fn or t) if t._requires_grad else None for t in tensors])
     node.params = params
     node.seq = _next_seq()
     node.hooks = None
     if op.save_inputs:
         # Every input is kept (simpler than picking); versions catch later in-place changes.
-        node.saved_inputs = tensors
+        node.saved_inputs = tuple(tensors)
         node.versions = tuple([t._vc[0] if t._vc is not None else 0 for t in tensors])
     else:
         node.saved_inputs = ()
+    node.checks = op.checks_for(node.next)
     out = result._data
     if op.saves_out:
         if result._vc is None:

@@ -27,7 +27,7 @@ class Op:
         "name", "inputs", "params", "forward", "vjps", "grad_fn_name", "formula", "latex",
         "derivatives", "derivatives_latex", "domain", "variadic", "is_view", "vjp_args", "saves",
         "torch_saved_names", "save_inputs", "saves_out", "vjp_plans", "node_class",
-        "vjp_getters", "vjp_checks", "broadcasts",
+        "vjp_getters", "vjp_checks", "broadcasts", "checks_by_mask",
     )
 
     def __init__(self, name, *, inputs, forward, vjps, grad_fn_name, formula, latex, derivatives,
@@ -67,6 +67,10 @@ class Op:
         self.vjp_checks = tuple(
             tuple(s - first_input if s >= first_input else -1 for s in plan if s >= first_input or s == 2)
             for plan in self.vjp_plans)
+        # The same, united over the vjps that will run, for each mask of inputs needing grad.
+        self.checks_by_mask = {} if variadic or len(self.inputs) > 3 else {
+            mask: self._union_checks(k for k in range(len(self.inputs)) if mask >> k & 1)
+            for mask in range(1 << len(self.inputs))}
         self.node_class = None  # the graph's Node subclass for this op, set on registration
         # torchviz reads saved values as attributes named like PyTorch's (_saved_self, ...)
         self.torch_saved_names = {n: _TORCH_NAMES.get(n, n) for n in self.saves + self.params}
@@ -79,6 +83,15 @@ class Op:
         if unknown:
             raise ValueError(f"op {self.name!r}: vjp asks for unknown values {unknown}")
         return names
+
+    def _union_checks(self, vjp_indices):
+        return tuple(sorted({j for k in vjp_indices for j in self.vjp_checks[k]}))
+
+    def checks_for(self, next_entries):
+        """Saved values to check before backward, given which inputs need a gradient."""
+        if self.variadic:
+            return self.vjp_checks[0]
+        return self._union_checks(k for k, n in enumerate(next_entries) if n is not None)
 
     def _source(self, name):
         """An argument's slot in the engine's value list: g, xp, out, i, the params in order,
