@@ -262,3 +262,10 @@ def test_graph_objects_are_collected_by_refcounting_alone():
         assert ref() is None  # no reference cycle keeps a graph alive
     finally:
         gc.enable()
+
+
+def test_cached_scalar_constants_keep_the_sign_of_zero():
+    x = gg.tensor([1.0, 2.0])
+    for _ in range(2):  # the second round would hit the constants cache
+        assert np.signbit((x * 0.0).numpy()).tolist() == [False, False]
+        assert np.signbit((x * -0.0).numpy()).tolist() == [True, True]

@@ -678,6 +678,8 @@ _constants = {}
 def _scalar_operand(value, like):
     """A Python number as a constant tensor of ``like``'s dtype, cached (training loops reuse
     the same few numbers: learning rates, batch sizes, exponents)."""
+    if not value or value != value:
+        return _operand(value, like)  # 0.0 == -0.0 and nan != nan: keys that would mislead
     key = (value, value.__class__, like._data.dtype)
     t = _constants.get(key)
     if t is None:
