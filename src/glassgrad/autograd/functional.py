@@ -358,39 +358,39 @@ def _check_outputs_require_grad(outputs, strict):
                     "running in strict mode.")
 
 
-def _check_grads_require_grad(grads, strict):
+_GRAD_INDEPENDENT = (
+    "The gradient with respect to input {i} is independent of the inputs of the user-provided "
+    "function. This is not allowed in strict mode.")
+_JACOBIAN_INDEPENDENT = (
+    "While computing the hessian, found that the jacobian of the user-provided function with "
+    "respect to input {i} is independent of the input. This is not allowed in strict mode. You "
+    "should ensure that your function is twice differentiable and that the jacobian depends on "
+    "the inputs (this would be violated by a linear function for example).")
+_HESSIAN_INDEPENDENT = (
+    "The hessian of the user-provided function with respect to input {i} is independent of the "
+    "input. This is not allowed in strict mode. You should ensure that your function is thrice "
+    "differentiable and that the hessian depends on the inputs.")
+
+
+def _check_depends_on_inputs(grads, strict, message):
+    """In strict mode, refuse derivatives that are missing or do not depend on the inputs."""
     if strict:
         for i, g in enumerate(grads):
             _refuse_independent(g, i)
             if not g.requires_grad:
-                raise RuntimeError(
-                    f"The gradient with respect to input {i} is independent of the inputs of the "
-                    "user-provided function. This is not allowed in strict mode.")
+                raise RuntimeError(message.format(i=i))
+
+
+def _check_grads_require_grad(grads, strict):
+    _check_depends_on_inputs(grads, strict, _GRAD_INDEPENDENT)
 
 
 def _check_jacobian_requires_grad(grads, strict):
-    if strict:
-        for i, g in enumerate(grads):
-            _refuse_independent(g, i)
-            if not g.requires_grad:
-                raise RuntimeError(
-                    "While computing the hessian, found that the jacobian of the user-provided "
-                    f"function with respect to input {i} is independent of the input. This is "
-                    "not allowed in strict mode. You should ensure that your function is twice "
-                    "differentiable and that the jacobian depends on the inputs (this would be "
-                    "violated by a linear function for example).")
+    _check_depends_on_inputs(grads, strict, _JACOBIAN_INDEPENDENT)
 
 
 def _check_hessian_requires_grad(grads, strict):
-    if strict:
-        for i, g in enumerate(grads):
-            _refuse_independent(g, i)
-            if not g.requires_grad:
-                raise RuntimeError(
-                    f"The hessian of the user-provided function with respect to input {i} is "
-                    "independent of the input. This is not allowed in strict mode. You should "
-                    "ensure that your function is thrice differentiable and that the hessian "
-                    "depends on the inputs.")
+    _check_depends_on_inputs(grads, strict, _HESSIAN_INDEPENDENT)
 
 
 def _refuse_independent(g, i):

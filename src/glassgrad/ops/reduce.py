@@ -54,24 +54,21 @@ mean = register(
     grad_fn_name="MeanBackward1", formula="mean(x)", latex=r"\frac{1}{n}\sum_i x_i",
     derivatives=("1/n",), derivatives_latex=(r"\frac{1}{n}",),
 )
-amax = register(
-    "max", inputs=("x",), params=("dim", "keepdim", "ties"),
-    forward=lambda x, dim, keepdim, ties: np.max(x, axis=dim, keepdims=keepdim),
-    vjps=(lambda xp, g, x, out, dim, keepdim, ties:
-          xp.unreduce(g, x.shape, dim, keepdim) * _extreme_mask(xp, x, out, dim, keepdim, ties),),
-    grad_fn_name="MaxBackward1", formula="max(x)", latex=r"\max_i x_i",
-    derivatives=("1 at the maximum (shared between ties), else 0",),
-    derivatives_latex=(r"\mathbb{1}[x_i = \max x] / \#\{\text{ties}\}",),
-)
-amin = register(
-    "min", inputs=("x",), params=("dim", "keepdim", "ties"),
-    forward=lambda x, dim, keepdim, ties: np.min(x, axis=dim, keepdims=keepdim),
-    vjps=(lambda xp, g, x, out, dim, keepdim, ties:
-          xp.unreduce(g, x.shape, dim, keepdim) * _extreme_mask(xp, x, out, dim, keepdim, ties),),
-    grad_fn_name="MinBackward1", formula="min(x)", latex=r"\min_i x_i",
-    derivatives=("1 at the minimum (shared between ties), else 0",),
-    derivatives_latex=(r"\mathbb{1}[x_i = \min x] / \#\{\text{ties}\}",),
-)
+def _register_extreme(name, reduce, grad_fn_name, word):
+    """max and min: the same record but for the NumPy reduction and the words."""
+    return register(
+        name, inputs=("x",), params=("dim", "keepdim", "ties"),
+        forward=lambda x, dim, keepdim, ties: reduce(x, axis=dim, keepdims=keepdim),
+        vjps=(lambda xp, g, x, out, dim, keepdim, ties:
+              xp.unreduce(g, x.shape, dim, keepdim) * _extreme_mask(xp, x, out, dim, keepdim, ties),),
+        grad_fn_name=grad_fn_name, formula=f"{name}(x)", latex=rf"\{name}_i x_i",
+        derivatives=(f"1 at the {word} (shared between ties), else 0",),
+        derivatives_latex=(rf"\mathbb{{1}}[x_i = \{name} x] / \#\{{\text{{ties}}\}}",),
+    )
+
+
+amax = _register_extreme("max", np.max, "MaxBackward1", "maximum")
+amin = _register_extreme("min", np.min, "MinBackward1", "minimum")
 logsumexp = register(
     "logsumexp", inputs=("x",), params=("dim", "keepdim"), forward=_logsumexp,
     vjps=(lambda xp, g, x, out, dim, keepdim:
