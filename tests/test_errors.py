@@ -21,7 +21,9 @@ Raises left out, with the reason:
 * autograd/functional.py ``_check_hessian_requires_grad``: it checks the same ``grads`` that
   ``_check_jacobian_requires_grad`` has already checked (as PyTorch's hvp does), so it cannot fire;
 * autograd/gradcheck.py "Gradient has dtype mismatch": the engine casts every gradient returned by
-  ``autograd.grad`` to its input's dtype, so the check cannot fail.
+  ``autograd.grad`` to its input's dtype, so the check cannot fail;
+* _printing.py "cannot format tensor of dtype ...": factories and the ``.data`` setter refuse
+  unsupported dtypes first (``test_data_of_unsupported_dtype_is_refused_when_assigned``).
 """
 
 import os
@@ -70,6 +72,8 @@ def expect_error(call, exc, match):
         call()
     except exc as error:
         if re.search(match, str(error)):
+            if "\n" in str(error):
+                pytest.fail(f"message is not one line: {error}", pytrace=False)
             return
         got = error
     except Exception as error:  # noqa: BLE001  (the wrong kind of error is what we report)
@@ -202,12 +206,6 @@ def _gradcheck_wrong_gradient_size(t):
         x.register_hook(lambda g: g[:1])
         return x * 2
     return t.autograd.gradcheck(f, (_f64(t, [1.0, 2.0]),))
-
-
-def _repr_of_complex_data(t):
-    x = t.ones(2)
-    x.data = np.array([1j, 2j])
-    return repr(x)
 
 
 def _op_fields(**overrides):
@@ -638,8 +636,6 @@ PRINTING = [
     # PyTorch ignores an unknown profile.
     Case("unknown-print-profile", lambda t: t.set_printoptions(profile="huge"),
          ValueError, msg("unknown print profile 'huge'; expected one of ['default', 'full', 'short']")),
-    Case("format-unsupported-dtype", _repr_of_complex_data,
-         TypeError, msg("cannot format tensor of dtype complex128")),
 ]
 
 
@@ -716,6 +712,11 @@ def pinned(id, call, exc, match, now):
     return pytest.param(call, exc, match, id=id, marks=pytest.mark.xfail(strict=True, reason=now))
 
 
+def cleared(id, call, exc, match):
+    """A formerly pinned case, now fixed: the error is ``exc`` matching ``match``, in one line."""
+    return pytest.param(call, exc, match, id=id)
+
+
 def _grad_of_two_outputs_with_one_grad_output():
     x = gg.ones(3, requires_grad=True)
     return gg.autograd.grad([x.sum(), x.sum()], x, [gg.tensor(1.0)])
@@ -731,105 +732,47 @@ def _backward_through_a_leaf_hook(hook):
 NUMPY_SHAPE_LEAK = "NumPy's ValueError 'operands could not be broadcast together ...' leaks through"
 UNCLEAR = [
     # --- tensor.py / functional.py: NumPy errors leaking through
-    pinned("all-dim-out-of-range", lambda: gg.ones(2, 3).all(dim=2),
-           IndexError, msg("Dimension out of range", "got 2"),
-           "numpy AxisError 'axis 2 is out of bounds for array of dimension 2' (any() too)"),
-    pinned("compare-shapes-differ", lambda: gg.ones(3) < gg.ones(4),
-           RuntimeError, mentions("lt|less|<", shape(3), shape(4)), NUMPY_SHAPE_LEAK + " (==, >, ... too)"),
-    pinned("floor_divide-shapes-differ", lambda: gg.floor_divide(gg.ones(3), gg.ones(4)),
-           RuntimeError, mentions("floor_divide", shape(3), shape(4)), NUMPY_SHAPE_LEAK),
-    pinned("isclose-shapes-differ", lambda: gg.isclose(gg.ones(3), gg.ones(4)),
-           RuntimeError, mentions("isclose", shape(3), shape(4)), NUMPY_SHAPE_LEAK),
-    pinned("allclose-shapes-differ", lambda: gg.allclose(gg.ones(3), gg.ones(4)),
-           RuntimeError, mentions("allclose", shape(3), shape(4)), NUMPY_SHAPE_LEAK),
-    pinned("in-place-add-shapes-differ", lambda: gg.ones(3).add_(gg.ones(4)),
-           RuntimeError, mentions("add", shape(3), shape(4)), NUMPY_SHAPE_LEAK),
-    pinned("in-place-result-larger-than-self", lambda: gg.ones(3).mul_(gg.ones(2, 3)),
-           RuntimeError, mentions("mul", shape(3), shape(2, 3)),
-           "NumPy's ValueError 'non-broadcastable output operand with shape (3,) ...' leaks through"),
-    pinned("copy_-shapes-differ", lambda: gg.ones(3).copy_(gg.ones(4)),
-           RuntimeError, mentions("copy", shape(3), shape(4)),
-           "NumPy's ValueError 'operands could not be broadcast together with remapped shapes' leaks"),
-    pinned("setitem-value-of-wrong-shape", lambda: gg.ones(2, 3).__setitem__(0, gg.ones(4)),
-           RuntimeError, mentions(shape(3), shape(4)),
-           "NumPy's ValueError 'could not broadcast input array from shape (4,) into shape (3,)'"),
-    pinned("fill_-with-string", lambda: gg.ones(3).fill_("a"),
-           TypeError, mentions("fill_", "str"), "NumPy's ValueError 'could not convert string to float'"),
-    pinned("clamp-with-string-bound", lambda: gg.clamp(gg.ones(3), min="a"),
-           TypeError, mentions("clamp", "str"), "NumPy's ValueError 'could not convert string to float'"),
-    pinned("pow-with-string-exponent", lambda: gg.pow(gg.ones(3), "a"),
-           TypeError, mentions("pow", "str"), "NumPy's TypeError \"ufunc 'power' not supported ...\""),
-    pinned("string-to-the-power-of-tensor", lambda: "a" ** gg.ones(3),
-           TypeError, mentions("str"), "NumPy's UFuncTypeError \"Cannot cast ufunc 'power' input 0 from "
-                                       "dtype('<U1')\""),
-    pinned("bitwise-and-int-with-float", lambda: gg.ones(3, dtype=gg.int64) & gg.ones(3),
-           (TypeError, RuntimeError), mentions("float32"),
-           "NumPy's TypeError \"ufunc 'bitwise_and' not supported for the input types\" (names no dtype)"),
-    pinned("reshape-two-unknown-negative-sizes", lambda: gg.ones(2, 3).reshape(-2, -3),
-           RuntimeError, mentions("-2"), "NumPy's ValueError 'can only specify one unknown dimension'"),
-    pinned("expand-to-negative-size", lambda: gg.ones(2, 1).expand(2, -2),
-           RuntimeError, mentions("expand", "-2"),
-           "NumPy's ValueError 'all elements of broadcast shape must be non-negative'"),
-    pinned("eye-negative-size", lambda: gg.eye(-1),
-           RuntimeError, mentions("eye|\\bn\\b", "-1"), "NumPy's ValueError 'negative dimensions are not allowed'"),
-    pinned("zeros-with-unknown-dtype", lambda: gg.zeros(2, dtype="nonsense"),
-           TypeError, mentions("dtype", "nonsense"), "NumPy's TypeError \"data type 'nonsense' not understood\""),
-    pinned("backward-with-string-gradient", lambda: (gg.ones(3, requires_grad=True) * 2).backward("a"),
-           TypeError, mentions("str"), "NumPy's ValueError 'could not convert string to float'"),
-    pinned("arange-to-infinity", lambda: gg.arange(0, float("inf")),
-           RuntimeError, mentions("arange", "inf"), "Python's OverflowError 'cannot convert float infinity to "
-                                                    "integer' (nan: ValueError)"),
+    cleared("all-dim-out-of-range", lambda: gg.ones(2, 3).all(dim=2), IndexError, msg("Dimension out of range", "got 2")),
+    cleared("compare-shapes-differ", lambda: gg.ones(3) < gg.ones(4), RuntimeError, mentions("lt|less|<", shape(3), shape(4))),
+    cleared("floor_divide-shapes-differ", lambda: gg.floor_divide(gg.ones(3), gg.ones(4)), RuntimeError, mentions("floor_divide", shape(3), shape(4))),
+    cleared("isclose-shapes-differ", lambda: gg.isclose(gg.ones(3), gg.ones(4)), RuntimeError, mentions("isclose", shape(3), shape(4))),
+    cleared("allclose-shapes-differ", lambda: gg.allclose(gg.ones(3), gg.ones(4)), RuntimeError, mentions("allclose", shape(3), shape(4))),
+    cleared("in-place-add-shapes-differ", lambda: gg.ones(3).add_(gg.ones(4)), RuntimeError, mentions("add", shape(3), shape(4))),
+    cleared("in-place-result-larger-than-self", lambda: gg.ones(3).mul_(gg.ones(2, 3)), RuntimeError, mentions("mul", shape(3), shape(2, 3))),
+    cleared("copy_-shapes-differ", lambda: gg.ones(3).copy_(gg.ones(4)), RuntimeError, mentions("copy", shape(3), shape(4))),
+    cleared("setitem-value-of-wrong-shape", lambda: gg.ones(2, 3).__setitem__(0, gg.ones(4)), RuntimeError, mentions(shape(3), shape(4))),
+    cleared("fill_-with-string", lambda: gg.ones(3).fill_("a"), TypeError, mentions("fill_", "str")),
+    cleared("clamp-with-string-bound", lambda: gg.clamp(gg.ones(3), min="a"), TypeError, mentions("clamp", "str")),
+    cleared("pow-with-string-exponent", lambda: gg.pow(gg.ones(3), "a"), TypeError, mentions("pow", "str")),
+    cleared("string-to-the-power-of-tensor", lambda: "a" ** gg.ones(3), TypeError, mentions("str")),
+    cleared("bitwise-and-int-with-float", lambda: gg.ones(3, dtype=gg.int64) & gg.ones(3), (TypeError, RuntimeError), mentions("float32")),
+    cleared("reshape-two-unknown-negative-sizes", lambda: gg.ones(2, 3).reshape(-2, -3), RuntimeError, mentions("-2")),
+    cleared("expand-to-negative-size", lambda: gg.ones(2, 1).expand(2, -2), RuntimeError, mentions("expand", "-2")),
+    cleared("eye-negative-size", lambda: gg.eye(-1), RuntimeError, mentions("eye|\\bn\\b", "-1")),
+    cleared("zeros-with-unknown-dtype", lambda: gg.zeros(2, dtype="nonsense"), TypeError, mentions("dtype", "nonsense")),
+    cleared("backward-with-string-gradient", lambda: (gg.ones(3, requires_grad=True) * 2).backward("a"), TypeError, mentions("str")),
+    cleared("arange-to-infinity", lambda: gg.arange(0, float("inf")), RuntimeError, mentions("arange", "inf")),
     # --- Python errors leaking through: AttributeError / TypeError / IndexError from internals
-    pinned("cat-of-0d-tensors", lambda: gg.cat([gg.tensor(1.0), gg.tensor(2.0)]),
-           RuntimeError, mentions("zero-dimensional|0-d"), "IndexError 'tuple index out of range'"),
-    pinned("sum-dim-of-wrong-type", lambda: gg.ones(2, 3).sum(dim="a"),
-           TypeError, mentions("dim", "str"), "TypeError \"'<=' not supported between instances of 'int' and "
-                                              "'str'\" (size('a'), unsqueeze('a') too)"),
-    pinned("reshape-size-of-wrong-type", lambda: gg.ones(2, 3).reshape("a", 3),
-           TypeError, mentions("str"), "ValueError \"invalid literal for int() with base 10: 'a'\""),
-    pinned("pow-of-two-numbers", lambda: gg.pow(2.0, 3.0),
-           TypeError, mentions("pow", "float"), "AttributeError \"'float' object has no attribute '_data'\""),
-    pinned("to-dtype-as-string", lambda: gg.ones(2).to(dtype="float64"),
-           TypeError, mentions("dtype", "str"), "AttributeError \"'str' object has no attribute 'numpy'\""),
-    pinned("rand-with-bad-generator", lambda: gg.rand(2, generator="x"),
-           TypeError, mentions("generator", "str"), "AttributeError \"'str' object has no attribute '_raw32'\""),
-    pinned("grad-with-too-few-grad_outputs", _grad_of_two_outputs_with_one_grad_output,
-           RuntimeError, mentions("\\b2\\b", "\\b1\\b", "grad"), "IndexError 'list index out of range'"),
-    pinned("grad-wrt-a-string", lambda: gg.autograd.grad(gg.ones(3, requires_grad=True).sum(), "a"),
-           (TypeError, RuntimeError), mentions("str"),
-           "AttributeError \"'str' object has no attribute '_requires_grad'\""),
-    pinned("backward-of-a-string", lambda: gg.autograd.backward("a"),
-           (TypeError, RuntimeError), mentions("str"), "AttributeError \"'str' object has no attribute '_data'\""),
-    pinned("hook-returning-a-string", lambda: _backward_through_a_leaf_hook(lambda g: "a"),
-           TypeError, mentions("hook", "str"), "AttributeError \"'str' object has no attribute '_data'\""),
+    cleared("cat-of-0d-tensors", lambda: gg.cat([gg.tensor(1.0), gg.tensor(2.0)]), RuntimeError, mentions("zero-dimensional|0-d")),
+    cleared("sum-dim-of-wrong-type", lambda: gg.ones(2, 3).sum(dim="a"), TypeError, mentions("dim", "str")),
+    cleared("reshape-size-of-wrong-type", lambda: gg.ones(2, 3).reshape("a", 3), TypeError, mentions("str")),
+    cleared("pow-of-two-numbers", lambda: gg.pow(2.0, 3.0), TypeError, mentions("pow", "float")),
+    cleared("to-dtype-as-string", lambda: gg.ones(2).to(dtype="float64"), TypeError, mentions("dtype", "str")),
+    cleared("rand-with-bad-generator", lambda: gg.rand(2, generator="x"), TypeError, mentions("generator", "str")),
+    cleared("grad-with-too-few-grad_outputs", _grad_of_two_outputs_with_one_grad_output, RuntimeError, mentions("\\b2\\b", "\\b1\\b", "grad")),
+    cleared("grad-wrt-a-string", lambda: gg.autograd.grad(gg.ones(3, requires_grad=True).sum(), "a"), (TypeError, RuntimeError), mentions("str")),
+    cleared("backward-of-a-string", lambda: gg.autograd.backward("a"), (TypeError, RuntimeError), mentions("str")),
+    cleared("hook-returning-a-string", lambda: _backward_through_a_leaf_hook(lambda g: "a"), TypeError, mentions("hook", "str")),
     # --- misleading messages
-    pinned("matmul-batch-sizes-differ", lambda: gg.matmul(gg.ones(2, 3, 4), gg.ones(5, 4, 2)),
-           RuntimeError, mentions("matmul", shape(2, 3, 4), shape(5, 4, 2), "batch|dimension 0"),
-           "blames the matrix sizes: 'tensor a (4) must match ... tensor b (2) at non-singleton dimension 2'"),
-    pinned("where-condition-of-wrong-shape", lambda: gg.where(gg.ones(3) > 0, gg.ones(4), gg.ones(4)),
-           RuntimeError, mentions("where", "condition", shape(3), shape(4)),
-           "'where: shapes [(4,), (4,)] don't broadcast': the condition's shape (3,) is left out"),
-    pinned("setitem-under-autograd-value-of-wrong-shape",
-           lambda: (gg.ones(2, 3, requires_grad=True) * 1).__setitem__(0, gg.ones(4)),
-           RuntimeError, mentions(shape(3), shape(4)),
-           "'setitem: shapes (2, 3) and (4,) ...' names the whole tensor, not the (3,) slot assigned to"),
-    pinned("max-along-an-empty-dim", lambda: gg.ones(2, 0).max(dim=1),
-           (RuntimeError, IndexError), mentions("max", "dim(ension)? 1"),
-           "'Expected reduction dim to be specified' although dim=1 was given"),
-    pinned("bool-of-empty-tensor", lambda: bool(gg.ones(0)),
-           RuntimeError, mentions("no values"), "'Boolean value of Tensor with more than one value is ambiguous'"),
-    pinned("backward-of-non-scalar-constant", lambda: gg.ones(3).backward(),
-           RuntimeError, mentions("does not require grad"),
-           "'grad can be implicitly created only for scalar outputs'; the tensor has no graph at all"),
-    pinned("cat-of-two-tensors-without-a-list", lambda: gg.cat(gg.ones(2), gg.ones(2)),
-           TypeError, mentions("cat|dim", "Tensor"),
-           "'Boolean value of Tensor with more than one value is ambiguous' (the second tensor became dim)"),
-    pinned("dot-shapes-differ", lambda: gg.dot(gg.ones(3), gg.ones(4)),
-           RuntimeError, mentions("dot", shape(3), shape(4)), "the message names matmul, not dot (mv too)"),
-    pinned("view-names-neither-op-nor-input-shape", lambda: gg.ones(2, 3).view(4, 2),
-           RuntimeError, mentions("view", shape(2, 3), shape(4, 2)),
-           "PyTorch's wording \"shape '[4, 2]' is invalid for input of size 6\" breaks the project rule "
-           "(reshape too)"),
+    cleared("matmul-batch-sizes-differ", lambda: gg.matmul(gg.ones(2, 3, 4), gg.ones(5, 4, 2)), RuntimeError, mentions("matmul", shape(2, 3, 4), shape(5, 4, 2), "batch|dimension 0")),
+    cleared("where-condition-of-wrong-shape", lambda: gg.where(gg.ones(3) > 0, gg.ones(4), gg.ones(4)), RuntimeError, mentions("where", "condition", shape(3), shape(4))),
+    cleared("setitem-under-autograd-value-of-wrong-shape", lambda: (gg.ones(2, 3, requires_grad=True) * 1).__setitem__(0, gg.ones(4)), RuntimeError, mentions(shape(3), shape(4))),
+    cleared("max-along-an-empty-dim", lambda: gg.ones(2, 0).max(dim=1), (RuntimeError, IndexError), mentions("max", "dim(ension)? 1")),
+    cleared("bool-of-empty-tensor", lambda: bool(gg.ones(0)), RuntimeError, mentions("no values")),
+    cleared("backward-of-non-scalar-constant", lambda: gg.ones(3).backward(), RuntimeError, mentions("does not require grad")),
+    cleared("cat-of-two-tensors-without-a-list", lambda: gg.cat(gg.ones(2), gg.ones(2)), TypeError, mentions("cat|dim", "Tensor")),
+    cleared("dot-shapes-differ", lambda: gg.dot(gg.ones(3), gg.ones(4)), RuntimeError, mentions("dot", shape(3), shape(4))),
+    cleared("view-names-neither-op-nor-input-shape", lambda: gg.ones(2, 3).view(4, 2), RuntimeError, mentions("view", shape(2, 3), shape(4, 2))),
 ]
 
 
@@ -838,11 +781,8 @@ def test_unclear_error(call, exc, match):
     expect_error(call, exc, match)
 
 
-NON_TENSOR_ARGUMENT = "AttributeError \"'list' object has no attribute '_data'\" (or 'ndim')"
-
-
 @pytest.mark.parametrize("name, call", [
-    pytest.param(name, call, id=name, marks=pytest.mark.xfail(strict=True, reason=NON_TENSOR_ARGUMENT))
+    pytest.param(name, call, id=name)
     for name, call in [
         ("relu", lambda: gg.relu([1.0])),
         ("abs", lambda: gg.abs([1.0])),
@@ -861,13 +801,10 @@ def test_non_tensor_argument_is_named(name, call):
     expect_error(call, TypeError, mentions(name, "list"))
 
 
-@pytest.mark.xfail(strict=True, reason="AttributeError \"'float' object has no attribute '_data'\"")
 def test_add_with_a_number_first_works():
     assert gg.add(1.0, gg.ones(2)).tolist() == [2.0, 2.0]
 
 
-@pytest.mark.xfail(strict=True, reason="the list is split into one gradient per output: 'Mismatch in shape: "
-                                       "grad_output[0] has a shape of torch.Size([])'")
 def test_backward_with_a_list_gradient_is_accepted_or_refused_by_type():
     x = gg.ones(3, requires_grad=True)
     try:
@@ -876,12 +813,10 @@ def test_backward_with_a_list_gradient_is_accepted_or_refused_by_type():
         assert "list" in str(error)
 
 
-@pytest.mark.xfail(strict=True, reason="RuntimeError \"cannot move a tensor to 'torch.DoubleTensor'\"")
 def test_type_with_a_type_name_converts():
     assert gg.ones(2).type("torch.DoubleTensor").dtype == gg.float64
 
 
-@pytest.mark.xfail(strict=True, reason="the .data setter accepts any array; the error comes later, from repr")
 def test_data_of_unsupported_dtype_is_refused_when_assigned():
     x = gg.ones(2)
     with pytest.raises(TypeError, match="complex128"):
@@ -892,26 +827,15 @@ def test_data_of_unsupported_dtype_is_refused_when_assigned():
 ACCEPTED = [
     pinned("hook-changes-gradient-size", lambda: _backward_through_a_leaf_hook(lambda g: gg.ones(4)),
            RuntimeError, mentions("hook", "size|shape"), "x.grad silently becomes shape [4] for x of shape [3]"),
-    pinned("normal-negative-std-tensor", lambda: gg.normal(gg.zeros(2), gg.tensor([-1.0, 1.0])),
-           RuntimeError, mentions("std >= 0"), "draws with a negative std"),
-    pinned("in-place-exp-of-integers", lambda: gg.ones(3, dtype=gg.int64).exp_(),
-           RuntimeError, mentions("float32", "int64"), "truncates e to 2 (sqrt_, log_, ... too)"),
-    pinned("assign-grad-of-other-dtype",
-           lambda: setattr(gg.ones(3, requires_grad=True), "grad", gg.ones(3, dtype=gg.int64)),
-           RuntimeError, mentions("int64", "float32"), "an int64 .grad on a float32 tensor"),
-    pinned("backward-inputs-without-requires_grad",
-           lambda: (gg.ones(3, requires_grad=True) * 2).sum().backward(inputs=[gg.ones(3)]),
-           RuntimeError, mentions("require"), "the unrelated input is silently ignored"),
-    pinned("reshape-to-float-size", lambda: gg.ones(6).reshape(2.5, 3),
-           TypeError, mentions("float"), "2.5 is truncated to 2"),
-    pinned("flatten-start-after-end", lambda: gg.flatten(gg.ones(2, 3), 1, 0),
-           RuntimeError, mentions("start_dim"), "returns the tensor unchanged"),
-    pinned("mv-with-a-matrix", lambda: gg.mv(gg.ones(2, 3), gg.ones(3, 1)),
-           RuntimeError, mentions("mv|vector"), "computes a matrix product"),
-    pinned("where-with-float-condition", lambda: gg.where(gg.ones(3), gg.ones(3), gg.zeros(3)),
-           RuntimeError, mentions("condition", "float32"), "treats the floats as booleans"),
-    pinned("arange-step-away-from-end", lambda: gg.arange(5, 0, 1),
-           RuntimeError, mentions("arange|step"), "returns an empty tensor"),
+    cleared("normal-negative-std-tensor", lambda: gg.normal(gg.zeros(2), gg.tensor([-1.0, 1.0])), RuntimeError, mentions("std >= 0")),
+    cleared("in-place-exp-of-integers", lambda: gg.ones(3, dtype=gg.int64).exp_(), RuntimeError, mentions("float32", "int64")),
+    cleared("assign-grad-of-other-dtype", lambda: setattr(gg.ones(3, requires_grad=True), "grad", gg.ones(3, dtype=gg.int64)), RuntimeError, mentions("int64", "float32")),
+    cleared("backward-inputs-without-requires_grad", lambda: (gg.ones(3, requires_grad=True) * 2).sum().backward(inputs=[gg.ones(3)]), RuntimeError, mentions("require")),
+    cleared("reshape-to-float-size", lambda: gg.ones(6).reshape(2.5, 3), TypeError, mentions("float")),
+    cleared("flatten-start-after-end", lambda: gg.flatten(gg.ones(2, 3), 1, 0), RuntimeError, mentions("start_dim")),
+    cleared("mv-with-a-matrix", lambda: gg.mv(gg.ones(2, 3), gg.ones(3, 1)), RuntimeError, mentions("mv|vector")),
+    cleared("where-with-float-condition", lambda: gg.where(gg.ones(3), gg.ones(3), gg.zeros(3)), RuntimeError, mentions("condition", "float32")),
+    cleared("arange-step-away-from-end", lambda: gg.arange(5, 0, 1), RuntimeError, mentions("arange|step")),
 ]
 
 
@@ -920,7 +844,6 @@ def test_bad_input_is_refused(call, exc, match):
     expect_error(call, exc, match)
 
 
-@pytest.mark.xfail(strict=True, reason="'--only ,' selects nothing and then runs every question")
 def test_cli_only_with_no_question_is_a_usage_error(monkeypatch, tmp_path, capsys):
     ran = []
     monkeypatch.setattr(hw3, "write_report", lambda out, only=None, progress=None: ran.append(only) or out)

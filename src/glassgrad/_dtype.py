@@ -64,7 +64,11 @@ def to_numpy_dtype(d):
         return np.dtype(np.int64)
     if d is _builtin_bool:
         return np.dtype(np.bool_)
-    return from_numpy_dtype(d).numpy
+    try:
+        numpy_dtype = np.dtype(d)
+    except TypeError:  # not a dtype at all: NumPy's "data type 'x' not understood" names no argument
+        raise TypeError(f"dtype must be a torch.dtype (e.g. torch.float32), not {type(d).__name__} {d!r}") from None
+    return from_numpy_dtype(numpy_dtype).numpy
 
 
 _builtin_float, _builtin_int, _builtin_bool = type(0.5), type(1), type(True)

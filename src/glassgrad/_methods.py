@@ -6,7 +6,7 @@ into ``x``; under autograd, ``x`` takes over the result's grad_fn, as in PyTorch
 
 from . import functional as F
 from .autograd import grad_mode
-from .tensor import Tensor
+from .tensor import Tensor, _cast_error
 
 _METHODS = (
     "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal relu abs neg sign square "
@@ -23,7 +23,11 @@ def _inplace_method(function):
     def method(self, *args, **kwargs):
         if grad_mode.enabled and self._requires_grad:
             return self._inplace_recorded(lambda old: function(old, *args, **kwargs), function.__name__)
-        self._write(function(self.detach(), *args, **kwargs)._data)
+        result = function(self.detach(), *args, **kwargs)._data
+        error = _cast_error(result.dtype, self._data.dtype, function.__name__)
+        if error is not None:  # exp_ of an int64 tensor would silently truncate
+            raise error
+        self._write(result, function.__name__ + "_")
         self._bump_version()
         return self
     method.__name__ = function.__name__ + "_"

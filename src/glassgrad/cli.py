@@ -17,6 +17,8 @@ def _hw3(args):
     only = None
     if args.only:
         only = [q.strip().lower() for q in args.only.split(",") if q.strip()]
+        if not only:  # "--only ," would otherwise run every question
+            raise UsageError(f"--only: no question given; choose from {', '.join(QUESTIONS)}")
         unknown = [q for q in only if q not in QUESTIONS]
         if unknown:
             raise UsageError(f"--only: unknown question(s) {', '.join(unknown)}; choose from {', '.join(QUESTIONS)}")

@@ -9,13 +9,27 @@ import numpy as np
 
 from . import _dtype
 from . import random as _random
-from .tensor import Tensor
+from .tensor import Tensor, _expect_tensor
 
 
 def _resolve(dtype, default=None):
     if dtype is None:
         return default
     return _dtype.to_numpy_dtype(dtype)
+
+
+def _like(function, input):
+    """``input``'s NumPy array, for the ``*_like`` factories; a TypeError if it is not a tensor."""
+    _expect_tensor(function, input)
+    return input._data
+
+
+def _generator(function, generator):
+    """``generator`` checked to be None or a glassgrad Generator (it is read deep inside random)."""
+    if generator is not None and not isinstance(generator, _random.Generator):
+        raise TypeError(f"{function}(): argument 'generator' must be a torch.Generator, not "
+                        f"{type(generator).__name__}")
+    return generator
 
 
 def _finish(array, requires_grad):
@@ -122,15 +136,18 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
 
 
 def zeros_like(input, dtype=None, requires_grad=False):
-    return _finish(np.zeros(input._data.shape, _resolve(dtype, input._data.dtype)), requires_grad)
+    array = _like("zeros_like", input)
+    return _finish(np.zeros(array.shape, _resolve(dtype, array.dtype)), requires_grad)
 
 
 def ones_like(input, dtype=None, requires_grad=False):
-    return _finish(np.ones(input._data.shape, _resolve(dtype, input._data.dtype)), requires_grad)
+    array = _like("ones_like", input)
+    return _finish(np.ones(array.shape, _resolve(dtype, array.dtype)), requires_grad)
 
 
 def full_like(input, fill_value, dtype=None, requires_grad=False):
-    return _finish(np.full(input._data.shape, fill_value, _resolve(dtype, input._data.dtype)), requires_grad)
+    array = _like("full_like", input)
+    return _finish(np.full(array.shape, fill_value, _resolve(dtype, array.dtype)), requires_grad)
 
 
 empty_like = zeros_like
@@ -142,6 +159,11 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
         start, end = 0, start
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
+    if not all(np.isfinite(v) for v in (start, end, step)):
+        raise RuntimeError(f"arange: unsupported range: {start} -> {end} (step {step}); bounds must be finite")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign: "
+                           f"{start} -> {end} with step {step}")
     is_float = any(isinstance(v, float) for v in (start, end, step))
     default = _dtype.default_float_numpy() if is_float else np.dtype(np.int64)
     # Like PyTorch, count the elements in float64 and compute each as start + i * step.
@@ -158,6 +180,9 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    for name, size in (("n", n), ("m", m)):
+        if size is not None and size < 0:
+            raise RuntimeError(f"eye: {name} must be greater or equal to 0, got {size}")
     return _finish(np.eye(n, m, dtype=_resolve(dtype, _dtype.default_float_numpy())), requires_grad)
 
 
@@ -170,13 +195,15 @@ def _float_dtype(dtype):
 
 def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Uniform samples from [0, 1): the same numbers PyTorch draws after the same manual_seed."""
-    array = _random.uniform_array(_shape(size), _float_dtype(dtype), generator=generator)
+    array = _random.uniform_array(_shape(size), _float_dtype(dtype),
+                                   generator=_generator("rand", generator))
     return _finish(array, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Standard normal samples: the same numbers PyTorch draws after the same manual_seed."""
-    array = _random.normal_array(_shape(size), _float_dtype(dtype), generator=generator)
+    array = _random.normal_array(_shape(size), _float_dtype(dtype),
+                                   generator=_generator("randn", generator))
     return _finish(array, requires_grad)
 
 
@@ -194,12 +221,12 @@ def randint(low, high=None, size=None, generator=None, dtype=None, requires_grad
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
     array = _random.randint_array(low, high, _shape((size,)), _resolve(dtype, np.dtype(np.int64)),
-                                  generator=generator)
+                                  generator=_generator("randint", generator))
     return _finish(array, requires_grad)
 
 
 def randperm(n, generator=None, dtype=None, requires_grad=False, device=None):
-    array = _random.randperm_array(n, generator=generator)
+    array = _random.randperm_array(n, generator=_generator("randperm", generator))
     return _finish(array.astype(_resolve(dtype, np.dtype(np.int64))), requires_grad)
 
 
@@ -210,14 +237,16 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
         std_a = std._data if isinstance(std, Tensor) else np.asarray(std)
         shape = np.broadcast_shapes(mean_a.shape, std_a.shape)
         base_dtype = (mean if isinstance(mean, Tensor) else std)._data.dtype
-        z = _random.normal_array(shape, base_dtype, generator=generator)
+        if (std_a < 0).any():
+            raise RuntimeError(f"normal expects all elements of std >= 0.0, but its smallest element is {np.min(std_a)}")
+        z = _random.normal_array(shape, base_dtype, generator=_generator("normal", generator))
         return _finish((mean_a + std_a * z).astype(base_dtype), requires_grad)
     if size is None:
         raise TypeError("normal() with float mean and std needs a size")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     array = _random.normal_array(_shape((size,)), _float_dtype(dtype), mean=mean, std=std,
-                                 generator=generator)
+                                 generator=_generator("normal", generator))
     return _finish(array, requires_grad)
 
 

@@ -6,6 +6,7 @@ grad_fn name.
 """
 
 import builtins
+import operator
 import sys
 
 import numpy as np
@@ -17,7 +18,9 @@ from .ops import elementwise as E
 from .ops import linalg as L
 from .ops import reduce as R
 from .ops import shape as S
-from .tensor import Tensor, _binary, _cast, _dim, _operand, _promote
+from .autograd import graph
+from .tensor import (Tensor, _binary, _cast, _dim, _expect_number, _expect_tensor,
+                     _floor_divide, _operand, _promote)
 
 __all__ = (
     "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal relu abs neg sign square add sub "
@@ -83,19 +86,35 @@ reciprocal = _unary(E.reciprocal)
 
 
 def relu(input):
-    return apply(E.relu, (input,))
+    try:
+        return apply(E.relu, (input,))
+    except AttributeError:
+        _expect_tensor("relu", input)
+        raise
 
 
 def abs(input):
-    return apply(E.abs, (input,))
+    try:
+        return apply(E.abs, (input,))
+    except AttributeError:
+        _expect_tensor("abs", input)
+        raise
 
 
 def neg(input):
-    return apply(E.neg, (input,))
+    try:
+        return apply(E.neg, (input,))
+    except AttributeError:
+        _expect_tensor("neg", input)
+        raise
 
 
 def sign(input):
-    return apply(E.sign, (input,))
+    try:
+        return apply(E.sign, (input,))
+    except AttributeError:
+        _expect_tensor("sign", input)
+        raise
 
 
 def square(input):
@@ -103,35 +122,63 @@ def square(input):
 
 
 def add(input, other, alpha=1):
-    return _binary(E.add, input, other if alpha == 1 else other * alpha)
+    other = other if alpha == 1 else other * alpha
+    try:
+        return _binary(E.add, input, other)
+    except AttributeError:
+        return _binary(E.add, _number_first("add", input, other), other)
 
 
 def sub(input, other, alpha=1):
-    return _binary(E.sub, input, other if alpha == 1 else other * alpha)
+    other = other if alpha == 1 else other * alpha
+    try:
+        return _binary(E.sub, input, other)
+    except AttributeError:
+        return _binary(E.sub, _number_first("sub", input, other), other)
 
 
 def mul(input, other):
-    return _binary(E.mul, input, other)
+    try:
+        return _binary(E.mul, input, other)
+    except AttributeError:
+        return _binary(E.mul, _number_first("mul", input, other), other)
 
 
 def div(input, other):
-    return _binary(E.div, input, other, true_division=True)
+    try:
+        return _binary(E.div, input, other, true_division=True)
+    except AttributeError:
+        return _binary(E.div, _number_first("div", input, other), other, true_division=True)
 
 
 def remainder(input, other):
-    return _binary(E.remainder, input, other)
+    try:
+        return _binary(E.remainder, input, other)
+    except AttributeError:
+        return _binary(E.remainder, _number_first("remainder", input, other), other)
+
+
+def _number_first(function, input, other):
+    """``input`` as a tensor when it is a Python number and ``other`` a tensor, as PyTorch allows
+    (``add(1.0, t)``); otherwise TypeError naming ``function``. Called when the fast path failed:
+    a tensor ``input`` is returned as is, so the retry raises the original error."""
+    if isinstance(input, (bool, int, float)) and isinstance(other, Tensor):
+        return _operand(input, other)
+    _expect_tensor(function, input)
+    return input
 
 
 def floor_divide(input, other):
     if not isinstance(input, Tensor):
-        input = _operand(input, other)
-    a, b = _promote(input, other)
-    return Tensor._wrap(np.asarray(np.floor_divide(a._data, b._data)))
+        input = _number_first("floor_divide", input, other)
+    return _floor_divide(*_promote(input, other))
 
 
 def pow(input, exponent):
     """``input ** exponent``; either may be a Python number (PowBackward0/1/2 as in PyTorch)."""
     if not isinstance(input, Tensor):
+        _expect_number("pow", "self", input)
+        _expect_tensor("pow", exponent, "exponent")
         if isinstance(input, bool) and exponent._data.dtype == np.bool_:
             raise NotImplementedError('"pow" not implemented for \'Bool\'')
         target = _dtype.result_type((exponent._data,), (input,))
@@ -146,21 +193,34 @@ def pow(input, exponent):
     target = _dtype.result_type((input._data,), (exponent,))
     if target == np.bool_:
         target = np.dtype(np.int64)  # bool ** int is int64 in PyTorch (bool ** True stays bool)
-    return apply(E.pow_scalar, (_cast(input, target),), {"exponent": exponent})
+    try:
+        return apply(E.pow_scalar, (_cast(input, target),), {"exponent": exponent})
+    except TypeError:
+        _expect_number("pow", "exponent", exponent)
+        raise
 
 
 def maximum(input, other):
-    return _binary(E.maximum, input, other)
+    try:
+        return _binary(E.maximum, input, other)
+    except AttributeError:
+        return _binary(E.maximum, _number_first("maximum", input, other), other)
 
 
 def minimum(input, other):
-    return _binary(E.minimum, input, other)
+    try:
+        return _binary(E.minimum, input, other)
+    except AttributeError:
+        return _binary(E.minimum, _number_first("minimum", input, other), other)
 
 
 def clamp(input, min=None, max=None):
     """Limit values to [min, max]; the bounds may be numbers or tensors (then they get gradients)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    for argument, bound in (("min", min), ("max", max)):
+        if bound is not None and not isinstance(bound, Tensor):
+            _expect_number("clamp", argument, bound)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         low = min if min is not None else float("-inf")
         high = max if max is not None else float("inf")
@@ -182,11 +242,42 @@ def where(condition, input=None, other=None):
         return tuple(Tensor._wrap(i) for i in np.nonzero(_data(condition)))
     like = input if isinstance(input, Tensor) else other
     a, b = _promote(_operand(input, like), other)
-    return apply(E.where, (a, b), {"condition": _data(condition).astype(bool)})
+    mask = _data(condition)
+    if mask.dtype != np.bool_:
+        raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{_dtype.from_numpy_dtype(mask.dtype).name}")
+    try:
+        return apply(E.where, (a, b), {"condition": mask})
+    except RuntimeError:
+        _check_condition_shape(mask, a._data, b._data)
+        raise
+
+
+def _check_condition_shape(condition, input, other):
+    """Raise an error naming where's condition when its shape is what doesn't broadcast (the op
+    record sees the condition as a param, so its own error names only input and other)."""
+    try:
+        shape = np.broadcast_shapes(input.shape, other.shape)
+    except ValueError:
+        return  # input and other don't broadcast with each other: the original error says so
+    try:
+        np.broadcast_shapes(condition.shape, shape)
+    except ValueError:
+        raise RuntimeError(f"where: condition of shape {condition.shape} doesn't broadcast with input "
+                           f"{input.shape} and other {other.shape}") from None
 
 
 def _data(x):
     return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _array(function, input):
+    """``input``'s NumPy array; a TypeError naming ``function`` if it is not a tensor."""
+    try:
+        return input._data
+    except AttributeError:
+        _expect_tensor(function, input)
+        raise
 
 
 # ----- reductions ------------------------------------------------------------------------------
@@ -205,7 +296,7 @@ def _dims(dim, ndim):
 def sum(input, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
-    elif input._data.dtype.kind in "bui" and input._data.dtype != np.int64:
+    elif _array("sum", input).dtype.kind in "bui" and input._data.dtype != np.int64:
         input = _cast(input, np.dtype(np.int64))
     dims = _dims(dim, input.ndim)
     return apply(R.sum, (input,), {"dim": dims, "keepdim": keepdim},
@@ -215,7 +306,7 @@ def sum(input, dim=None, keepdim=False, dtype=None):
 def mean(input, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
-    if input._data.dtype.kind != "f":
+    if _array("mean", input).dtype.kind != "f":
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {_dtype.from_numpy_dtype(input._data.dtype).name.capitalize()}")
@@ -227,11 +318,14 @@ def mean(input, dim=None, keepdim=False, dtype=None):
 def _extreme(op, index_fn, input, dim, keepdim, name):
     if isinstance(dim, Tensor):
         return (maximum if op is R.amax else minimum)(input, dim)
-    if input._data.size == 0:
-        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+    _array(name, input)
     if dim is None:
+        if input._data.size == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
         return apply(op, (input,), {"dim": None, "keepdim": False, "ties": "split"})
     dims = _dims(dim, input.ndim)
+    if input.ndim and input._data.shape[dims[0]] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {dims[0]} to have non-zero size.")
     values = apply(op, (input,), {"dim": dims, "keepdim": keepdim, "ties": "first"},
                    name=op.grad_fn_name.replace("1", "0"))
     indices = index_fn(input._data, axis=dims[0], keepdims=keepdim) if input.ndim else np.array(0)
@@ -280,16 +374,18 @@ def logsumexp(input, dim, keepdim=False):
 
 
 def all(input, dim=None):
-    return Tensor._wrap(np.asarray(np.all(input._data, axis=dim)))
+    return Tensor._wrap(np.asarray(np.all(input._data, axis=_dims(dim, input.ndim))))
 
 
 def any(input, dim=None):
-    return Tensor._wrap(np.asarray(np.any(input._data, axis=dim)))
+    return Tensor._wrap(np.asarray(np.any(input._data, axis=_dims(dim, input.ndim))))
 
 
 # ----- linear algebra ----------------------------------------------------------------------------
 def mm(input, mat2):
     if input.__class__ is not Tensor or mat2.__class__ is not Tensor or input._data.dtype is not mat2._data.dtype:
+        _expect_tensor("mm", input)
+        _expect_tensor("mm", mat2, "mat2")
         input, mat2 = _promote(input, mat2)
     return apply2(L.mm, input, mat2)
 
@@ -299,43 +395,87 @@ def matmul(input, other):
         input, other = _promote(input, other)
     if input._data.ndim == 2 and other._data.ndim == 2:
         return apply2(L.mm, input, other)
-    return apply(L.matmul, (input, other), name=L.matmul_grad_fn_name(input.ndim, other.ndim))
+    try:
+        return apply(L.matmul, (input, other), name=L.matmul_grad_fn_name(input.ndim, other.ndim))
+    except RuntimeError:
+        _check_batch_dims(input.shape, other.shape)
+        raise
+
+
+def _check_batch_dims(a, b):
+    """Raise a RuntimeError naming matmul's batch dimensions (all but the last two) when they
+    don't broadcast; NumPy's error would blame the matrix dimensions."""
+    batch_a, batch_b = a[:-2], b[:-2]
+    n = builtins.max(len(batch_a), len(batch_b))
+    padded_a, padded_b = (1,) * (n - len(batch_a)) + batch_a, (1,) * (n - len(batch_b)) + batch_b
+    for i, (x, y) in enumerate(zip(padded_a, padded_b)):
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(
+                f"matmul: shapes {tuple(a)} and {tuple(b)}: batch dimensions {tuple(batch_a)} and "
+                f"{tuple(batch_b)} don't broadcast (sizes {x} and {y} at batch dimension {i})")
 
 
 def dot(input, other):
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input._data.shape != other._data.shape:
+        raise RuntimeError(f"dot: inconsistent tensor size: shapes {tuple(input.shape)} and "
+                           f"{tuple(other.shape)} must have the same number of elements")
     return matmul(input, other)
 
 
 def mv(input, vec):
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"mv: expected a 2-D matrix and a 1-D vector, got {input.ndim}-D and {vec.ndim}-D")
+    if input._data.shape[1] != vec._data.shape[0]:
+        raise RuntimeError(f"mv: matrix of shape {tuple(input.shape)} and vector of shape "
+                           f"{tuple(vec.shape)} cannot be multiplied ({input.shape[1]} and {vec.shape[0]} differ)")
     return matmul(input, vec)
 
 
 # ----- shape ---------------------------------------------------------------------------------------
-def _infer_shape(shape, numel):
-    """``shape`` with one -1 filled in, checked against ``numel`` elements."""
+def _infer_shape(shape, array, function):
+    """``shape`` with one -1 filled in, checked against ``array``'s size, for ``function``'s errors."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    shape = tuple(int(s) for s in shape)
+    shape = _sizes(function, shape)
     if shape.count(-1) > 1:
-        raise RuntimeError("only one dimension can be inferred")
+        raise RuntimeError(f"{function}: only one dimension can be inferred")
     known = 1
-    for s in shape:
+    for i, s in enumerate(shape):
         if s != -1:
+            if s < 0:
+                raise RuntimeError(f"{function}: invalid shape dimension {s} at index {i} of shape {list(shape)}")
             known *= s
+    numel = array.size
     if -1 in shape:
         if known == 0 or numel % known:
-            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+            raise _shape_error(function, shape, array)
         shape = tuple(numel // known if s == -1 else s for s in shape)
     elif known != numel:
-        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        raise _shape_error(function, shape, array)
     return shape
+
+
+def _shape_error(function, shape, array):
+    return RuntimeError(f"{function}: shape '{list(shape)}' is invalid for input of size {array.size} "
+                        f"(input shape {list(array.shape)})")
+
+
+def _sizes(function, sizes):
+    """``sizes`` as a tuple of Python ints; a TypeError naming ``function`` for floats, strings ..."""
+    try:
+        return tuple([operator.index(s) for s in sizes])
+    except TypeError:
+        bad = next(s for s in sizes if not isinstance(s, (int, np.integer, Tensor)))  # the culprit
+        raise TypeError(f"{function}(): sizes must be ints, but got {type(bad).__name__} {bad!r} in "
+                        f"{list(sizes)}") from None
 
 
 def reshape(input, *shape):
     """The same values in a new shape: a view when the memory layout allows, else a copy."""
-    shape = _infer_shape(shape, input._data.size)
+    array = _array("reshape", input)
+    shape = _infer_shape(shape, array, "reshape")
     name = None if _viewable(input._data, shape) else "UnsafeViewBackward0"
     return apply1(S.reshape, input, {"shape": shape, "source_shape": input._data.shape}, name)
 
@@ -344,7 +484,7 @@ def view(input, *shape):
     """The same memory seen with a new shape; refuses (like PyTorch) when that needs a copy."""
     if shape and isinstance(shape[0], _dtype.dtype):
         raise RuntimeError("view(dtype) is not supported; use .to(dtype)")
-    target = _infer_shape(shape, input._data.size)
+    target = _infer_shape(shape, input._data, "view")
     if not _viewable(input._data, target):
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one "
@@ -364,9 +504,11 @@ def _viewable(array, shape):
 
 
 def flatten(input, start_dim=0, end_dim=-1):
-    if input.ndim == 0:
+    if _array("flatten", input).ndim == 0:
         return reshape(input, 1)
     start, end = _dim(start_dim, input.ndim), _dim(end_dim, input.ndim)
+    if start > end:
+        raise RuntimeError(f"flatten() has invalid args: start_dim ({start_dim}) cannot come after end_dim ({end_dim})")
     if start == end:
         return input
     shape = input.shape
@@ -393,7 +535,7 @@ def unsqueeze(input, dim):
 
 
 def transpose(input, dim0, dim1):
-    n = input.ndim
+    n = _array("transpose", input).ndim
     return apply(S.transpose, (input,), {"dim0": _dim(dim0, n), "dim1": _dim(dim1, n)})
 
 
@@ -416,6 +558,7 @@ def t(input):
 def expand(input, *sizes):
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
+    sizes = _sizes("expand", sizes)
     shape = input._data.shape
     if len(sizes) < len(shape):
         raise RuntimeError(
@@ -426,6 +569,9 @@ def expand(input, *sizes):
     for i, (want, have) in enumerate(zip(sizes, padded)):
         if want == -1:
             want = have
+        elif want < 0:
+            raise RuntimeError(f"expand: invalid size {want} at dimension {i} of {list(sizes)}: sizes "
+                               "must be non-negative, or -1 to keep the existing size")
         if have != 1 and want != have:
             raise RuntimeError(
                 f"The expanded size of the tensor ({want}) must match the existing size ({have}) "
@@ -447,10 +593,14 @@ reshape_as = view_as
 
 def cat(tensors, dim=0):
     """Join tensors along an existing dimension."""
-    tensors = list(tensors)
+    tensors = _tensor_list("cat", tensors)
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     tensors = _common_dtype(tensors)
+    for k, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"torch.cat(): zero-dimensional tensor (at position {k}) cannot be "
+                               "concatenated; use torch.stack, or reshape it to 1-D")
     d = _dim(dim, tensors[0].ndim)
     for k, t in enumerate(tensors[1:], 1):
         a, b = tensors[0]._data.shape, t._data.shape
@@ -467,7 +617,7 @@ concat = concatenate = cat
 
 def stack(tensors, dim=0):
     """Join tensors of one shape along a new dimension."""
-    tensors = list(tensors)
+    tensors = _tensor_list("stack", tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     tensors = _common_dtype(tensors)
@@ -479,6 +629,14 @@ def stack(tensors, dim=0):
     return apply(S.stack, tensors, {"dim": _dim(dim, tensors[0].ndim + 1)})
 
 
+def _tensor_list(function, tensors):
+    """``tensors`` as a list; a TypeError for a bare tensor (``cat(a, b)`` would make b the dim)."""
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{function}(): expected a sequence of Tensors as the first argument, got a "
+                        f"Tensor; pass them as a list: {function}([a, b], dim)")
+    return list(tensors)
+
+
 def _common_dtype(tensors):
     for t in tensors:
         if not isinstance(t, Tensor):
@@ -488,7 +646,11 @@ def _common_dtype(tensors):
 
 
 def clone(input):
-    return apply(S.clone, (input,))
+    try:
+        return apply(S.clone, (input,))
+    except AttributeError:
+        _expect_tensor("clone", input)
+        raise
 
 
 def detach(input):
@@ -513,23 +675,31 @@ def eq(input, other):
 
 
 def isnan(input):
-    return Tensor._wrap(np.isnan(input._data))
+    return Tensor._wrap(np.isnan(_array("isnan", input)))
 
 
 def isinf(input):
-    return Tensor._wrap(np.isinf(input._data))
+    return Tensor._wrap(np.isinf(_array("isinf", input)))
 
 
 def isfinite(input):
-    return Tensor._wrap(np.isfinite(input._data))
+    return Tensor._wrap(np.isfinite(_array("isfinite", input)))
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return Tensor._wrap(np.isclose(input._data, _data(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    a, b = _array("isclose", input), _data(other)
+    try:
+        return Tensor._wrap(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    except ValueError as error:
+        raise graph.broadcast_error("isclose", (a, b), error) from None
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return builtins.bool(np.allclose(input._data, _data(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    a, b = _array("allclose", input), _data(other)
+    try:
+        return builtins.bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    except ValueError as error:
+        raise graph.broadcast_error("allclose", (a, b), error) from None
 
 
 def equal(input, other):

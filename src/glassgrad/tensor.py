@@ -6,6 +6,7 @@ so views (rows, slices, ``.T``) see the change, and bump a version counter share
 views so that backward can tell when a value it saved has been overwritten.
 """
 
+import operator
 import warnings
 import weakref
 
@@ -118,6 +119,10 @@ class Tensor:
                 raise RuntimeError(
                     f"assigned grad has data of a different size: {list(value.shape)} for a "
                     f"tensor of size {list(self.shape)}")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(
+                    f"assigned grad has data of a different type: {value.dtype.name} for a "
+                    f"tensor of type {self.dtype.name}")
         self._grad = value
 
     @property
@@ -136,6 +141,7 @@ class Tensor:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        hook = _checked_hook(hook)
         if self._grad_fn is not None:
             return self._grad_fn.register_prehook(hook)
         if self._hooks is None:
@@ -151,6 +157,9 @@ class Tensor:
             ones = np.ones(self._data.shape, self._data.dtype)
             engine.run_backward((self,), (ones,), bool(retain_graph))
             return
+        if gradient is not None and not isinstance(gradient, Tensor):
+            # autograd.backward would read a list as one gradient per output
+            raise TypeError(f"backward(): gradient must be a Tensor or None, not {type(gradient).__name__}")
         autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self):
@@ -175,7 +184,9 @@ class Tensor:
 
     @data.setter
     def data(self, value):
-        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+        array = value._data if isinstance(value, Tensor) else np.asarray(value)
+        _dtype.from_numpy_dtype(array.dtype)  # refuse unsupported dtypes now, not at the next repr
+        self._data = array
 
     @property
     def _version(self):
@@ -264,7 +275,8 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+            amount = "no values" if self._data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
         return bool(self._data)
 
     def __float__(self):
@@ -357,12 +369,11 @@ class Tensor:
         return apply1(E.abs, self)
 
     def __floordiv__(self, other):
-        a, b = _promote(self, other)
-        return Tensor._wrap(np.asarray(np.floor_divide(a._data, b._data)))
+        return _floor_divide(*_promote(self, other))
 
     def __rfloordiv__(self, other):
         b, a = _promote(self, other)
-        return Tensor._wrap(np.asarray(np.floor_divide(a._data, b._data)))
+        return _floor_divide(a, b)
 
     def __mod__(self, other):
         return _binary(E.remainder, self, other)
@@ -384,7 +395,14 @@ class Tensor:
         if other is None:
             return False
         a, b = _promote(self, other)
-        return Tensor._wrap(np.asarray(ufunc(a._data, b._data)))
+        try:
+            return Tensor._wrap(np.asarray(ufunc(a._data, b._data)))
+        except ValueError as error:
+            raise graph.broadcast_error(_TORCH_NAMES[ufunc], (a._data, b._data), error) from None
+        except TypeError:  # bitwise ops on floats; PyTorch raises NotImplementedError too
+            raise NotImplementedError(
+                f"{_TORCH_NAMES[ufunc]}: not implemented for {a.dtype.name} tensors ({self.dtype.name} "
+                f"and {_operand(other, self).dtype.name} promote to it); it needs integer or bool tensors") from None
 
     def __eq__(self, other):
         return self._compare(np.equal, other)
@@ -437,7 +455,9 @@ class Tensor:
         except ValueError as error:
             if "read-only" in str(error):
                 self._write(None)  # raises the error that explains broadcast views
-            raise
+            if other is None:
+                raise
+            raise _inplace_shape_error(op.name + "_", self._data, other._data, error) from None
         if self._vc is None:
             self._vc = [1]
         else:
@@ -457,7 +477,7 @@ class Tensor:
             self._vc = [0]
         old._vc, old._grad_fn, old._requires_grad = self._vc, self._grad_fn, self._requires_grad
         result = compute(old)
-        self._write(result._data)
+        self._write(result._data, name + "_")
         self._bump_version()
         node = result._grad_fn
         if node is not None:
@@ -477,12 +497,16 @@ class Tensor:
                 "a view of a leaf Variable that requires grad is being used in an in-place "
                 "operation. Wrap the update in `with torch.no_grad():`.")
 
-    def _write(self, values):
+    def _write(self, values, name="write"):
+        """Copy ``values`` (broadcast) into this tensor's own array; ``name`` is the op, for errors."""
         if not self._data.flags.writeable:
             raise RuntimeError(
                 "unsupported operation: this tensor is a broadcast (expanded) view, and writing "
                 "to it would write several elements through one memory location. Clone it first.")
-        np.copyto(self._data, values, casting="unsafe")
+        try:
+            np.copyto(self._data, values, casting="unsafe")
+        except ValueError as error:
+            raise _inplace_shape_error(name, self._data, np.asarray(values), error) from None
 
     def add_(self, other, alpha=1):
         return self._inplace(E.add, other if alpha == 1 else other * alpha)
@@ -507,7 +531,8 @@ class Tensor:
             return self._inplace(E.mul, 0).add_(value)
         try:
             self._data.fill(value)
-        except ValueError:
+        except (ValueError, TypeError):
+            _expect_number("fill_", "value", value)
             self._write(value)  # raises the read-only error for broadcast views
             raise
         self._bump_version()
@@ -518,19 +543,25 @@ class Tensor:
         if grad_mode.enabled and (self._requires_grad or src._requires_grad):
             self._check_inplace_allowed()
             return self._inplace(S.copy_into, src)
-        self._write(np.broadcast_to(src._data, self._data.shape))
+        self._write(src._data, "copy_")
         self._bump_version()
         return self
 
     def __setitem__(self, index, value):
         value = _operand(value, self)
         index = _index(index)
-        if grad_mode.enabled and (self._requires_grad or value._requires_grad):
-            self._check_inplace_allowed()
-            return self._inplace(S.setitem, value, {"index": index})
-        if not self._data.flags.writeable:
-            self._write(self._data)  # raises the read-only error
-        self._data[index] = value._data
+        try:
+            if grad_mode.enabled and (self._requires_grad or value._requires_grad):
+                self._check_inplace_allowed()
+                return self._inplace(S.setitem, value, {"index": index})
+            if not self._data.flags.writeable:
+                self._write(self._data)  # raises the read-only error
+            self._data[index] = value._data
+        except (ValueError, RuntimeError):
+            error = _value_does_not_fit(self._data, index, value._data)
+            if error is None:
+                raise
+            raise error from None
         self._bump_version()
 
     # ----- indexing and shape (views) --------------------------------------------------------
@@ -584,6 +615,8 @@ class Tensor:
                 dtype = a.dtype
             elif str(a) != "cpu":
                 raise RuntimeError(f"glassgrad runs on the CPU only; cannot move a tensor to {a!r}")
+        if dtype is not None and not isinstance(dtype, _dtype.dtype):
+            raise TypeError(f"to(): dtype must be a torch.dtype (e.g. torch.float64), not {type(dtype).__name__}")
         if dtype is None or dtype.numpy == self._data.dtype:
             return self
         return apply(S.to_dtype, (self,), {"dtype": dtype.numpy, "source_dtype": self._data.dtype})
@@ -591,6 +624,8 @@ class Tensor:
     def type(self, dtype=None):
         if dtype is None:
             return f"torch.{_TYPE_NAMES.get(self._data.dtype.name, self._data.dtype.name)}"
+        if isinstance(dtype, str) and dtype.startswith("torch.") and dtype[6:] in _DTYPE_BY_TYPE_NAME:
+            dtype = getattr(_dtype, _DTYPE_BY_TYPE_NAME[dtype[6:]])  # x.type("torch.DoubleTensor")
         return self.to(dtype)
 
     def type_as(self, other):
@@ -605,15 +640,89 @@ _REVERSED = [{"dims": tuple(range(n - 1, -1, -1))} for n in range(8)]  # shared:
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
                "int32": "IntTensor", "bool": "BoolTensor", "float16": "HalfTensor",
                "uint8": "ByteTensor", "int16": "ShortTensor", "int8": "CharTensor"}
+_DTYPE_BY_TYPE_NAME = {type_name: dtype_name for dtype_name, type_name in _TYPE_NAMES.items()}
+_TORCH_NAMES = {np.equal: "eq", np.not_equal: "ne", np.less: "lt", np.less_equal: "le",
+                np.greater: "gt", np.greater_equal: "ge", np.bitwise_and: "bitwise_and",
+                np.bitwise_or: "bitwise_or", np.bitwise_xor: "bitwise_xor"}
 
 
 def _dim(dim, ndim):
     """A dimension index made non-negative, with PyTorch's error for one out of range."""
     n = max(ndim, 1)
+    if dim.__class__ is not int:
+        dim = _as_index("dim", dim)
     if not -n <= dim < n:
         raise IndexError(
             f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
     return dim % n
+
+
+def _as_index(argument, value):
+    """``value`` as a Python int (NumPy ints and one-element integer tensors count); else TypeError."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{argument} must be an int, not {type(value).__name__}") from None
+
+
+def _expect_tensor(function, value, argument="input"):
+    """Raise PyTorch's TypeError when ``argument`` of ``function`` is not a Tensor."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{function}(): argument '{argument}' must be Tensor, not {type(value).__name__}")
+
+
+def _expect_number(function, argument, value):
+    """Raise a TypeError naming ``function`` when ``argument`` is not a Python or NumPy number."""
+    if not isinstance(value, (bool, int, float, np.number, np.bool_)):
+        raise TypeError(f"{function}(): argument '{argument}' must be a number, not {type(value).__name__}")
+
+
+def _inplace_shape_error(name, target, values, error):
+    """NumPy's ValueError from writing ``values`` into ``target`` as one line naming both shapes."""
+    try:
+        shape = np.broadcast_shapes(target.shape, values.shape)
+    except ValueError:
+        return graph.broadcast_error(name, (target, values), error)
+    if shape == target.shape:
+        return error  # not a shape problem
+    return RuntimeError(
+        f"{name}: the result has the broadcast shape {shape} of {target.shape} and {values.shape}, "
+        f"which doesn't fit in the output of shape {target.shape}")
+
+
+def _value_does_not_fit(target, index, value):
+    """The error for assigning ``value`` to ``target[index]`` when its shape can't broadcast there."""
+    try:
+        slot = target[index].shape
+    except (IndexError, TypeError, ValueError):
+        return None  # a bad index: its own error says so
+    try:
+        np.broadcast_to(value, slot)
+    except ValueError:
+        return RuntimeError(
+            f"setitem: value of shape {value.shape} can't be broadcast to the indexed part of "
+            f"shape {slot} (of a tensor of shape {target.shape})")
+    return None
+
+
+def _floor_divide(a, b):
+    """Floor division of two tensors of one dtype (no gradient)."""
+    try:
+        return Tensor._wrap(np.asarray(np.floor_divide(a._data, b._data)))
+    except ValueError as error:
+        raise graph.broadcast_error("floor_divide", (a._data, b._data), error) from None
+
+
+def _checked_hook(hook):
+    """``hook`` refusing to return anything but a Tensor or None (the engine reads ``._data``)."""
+    def checked(grad):
+        result = hook(grad)
+        if result is not None and not isinstance(result, Tensor):
+            name = getattr(hook, "__name__", "hook")
+            raise TypeError(f"hook {name!r} returned a {type(result).__name__}; a tensor hook must "
+                            "return a Tensor or None")
+        return result
+    return checked
 
 
 def _const(array):
@@ -693,10 +802,19 @@ def _check_castable(op, target, other):
     result = _dtype.result_type((target._data, other._data))
     if op is E.div and result.kind != "f":
         result = _dtype.default_float_numpy()
-    if _dtype._category(result) > _dtype._category(target._data.dtype):
-        raise RuntimeError(
-            f"result type {_dtype.from_numpy_dtype(result).name} can't be cast to the desired "
-            f"output type {target.dtype.name} (in-place {op.name}_)")
+    error = _cast_error(result, target._data.dtype, op.name)
+    if error is not None:
+        raise error
+
+
+def _cast_error(result, target, name):
+    """The error for writing a result of NumPy dtype ``result`` in place (``name``_) into ``target``
+    when that would lose its category (float into int, int into bool); None when it is fine."""
+    if _dtype._category(result) <= _dtype._category(target):
+        return None
+    return RuntimeError(
+        f"result type {_dtype.from_numpy_dtype(result).name} can't be cast to the desired "
+        f"output type {_dtype.from_numpy_dtype(target).name} (in-place {name}_)")
 
 
 def _index(index):

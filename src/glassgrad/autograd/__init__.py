@@ -14,17 +14,37 @@ def _as_tuple(x):
     return (x,) if not isinstance(x, (tuple, list)) else tuple(x)
 
 
+def _expect_tensors(function, argument, tensors):
+    """Raise a TypeError naming ``function``'s ``argument`` if any of ``tensors`` is not a Tensor."""
+    for k, t in enumerate(tensors):
+        if not isinstance(t, engine.Tensor):
+            raise TypeError(f"{function}(): {argument}[{k}] must be a Tensor, not {type(t).__name__}")
+
+
+def _expect_requires_grad(inputs):
+    for k, t in enumerate(inputs):
+        if not t._requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors (input {k}) does not require grad")
+
+
 def _grad_outputs(outputs, grad_outputs, create_graph):
     """One gradient per output: ones for single-element outputs, checked shapes otherwise."""
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad_outputs has {len(grad_outputs)} entries for {len(outputs)} outputs; "
+                           "give one gradient (or None) per output")
     grads = []
     for k, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if g is None:
+            if not out._requires_grad:
+                raise RuntimeError(f"element {k} of tensors does not require grad and does not have a grad_fn")
             if out._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             g = np.ones(out._data.shape, out._data.dtype)
             grads.append(engine.Tensor._wrap(g) if create_graph else g)
             continue
         if not isinstance(g, engine.Tensor):
+            if not isinstance(g, (np.ndarray, np.number, bool, int, float)):
+                raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
             g = engine.Tensor._wrap(np.asarray(g, dtype=out._data.dtype))
         if g._data.shape != out._data.shape:
             raise RuntimeError(
@@ -37,6 +57,7 @@ def _grad_outputs(outputs, grad_outputs, create_graph):
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (or only into ``inputs``)."""
     tensors = _as_tuple(tensors)
+    _expect_tensors("backward", "tensors", tensors)
     grads = _grad_outputs(tensors, _as_tuple(grad_tensors) if grad_tensors is not None
                           else (None,) * len(tensors), create_graph)
     if retain_graph is None:
@@ -45,6 +66,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         engine.run_backward(tensors, grads, retain_graph, create_graph)
         return
     inputs = _as_tuple(inputs)
+    _expect_tensors("backward", "inputs", inputs)
+    _expect_requires_grad(inputs)
     results = engine.run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs,
                                   allow_unused=True)
     for t, g in zip(inputs, results):
@@ -60,9 +83,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     differentiable, so ``grad`` can be applied again for second derivatives.
     """
     outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
-    for k, t in enumerate(inputs):
-        if not t._requires_grad:
-            raise RuntimeError(f"One of the differentiated Tensors (input {k}) does not require grad")
+    _expect_tensors("grad", "outputs", outputs)
+    _expect_tensors("grad", "inputs", inputs)
+    _expect_requires_grad(inputs)
     grads = _grad_outputs(outputs, _as_tuple(grad_outputs) if grad_outputs is not None
                           else (None,) * len(outputs), create_graph)
     if retain_graph is None:

@@ -299,7 +299,8 @@ def record(op, tensors, params, result, name=None):
 
 
 def broadcast_error(op, arrays, error):
-    """Turn NumPy's broadcasting ValueError into one naming the op and both shapes."""
+    """Turn NumPy's broadcasting ValueError into one naming the op (a record or a name) and both shapes."""
+    name = getattr(op, "name", op)
     if "broadcast" not in str(error) or len(arrays) < 2:
         return error
     shapes = [tuple(a.shape) for a in arrays]
@@ -310,7 +311,7 @@ def broadcast_error(op, arrays, error):
         if len(sizes) > 1:
             a, b = padded[0][dim], padded[1][dim]
             return RuntimeError(
-                f"{op.name}: shapes {shapes[0]} and {shapes[1]} don't broadcast: the size of "
+                f"{name}: shapes {shapes[0]} and {shapes[1]} don't broadcast: the size of "
                 f"tensor a ({a}) must match the size of tensor b ({b}) at non-singleton "
                 f"dimension {dim}")
-    return RuntimeError(f"{op.name}: shapes {shapes} don't broadcast")
+    return RuntimeError(f"{name}: shapes {shapes} don't broadcast")
