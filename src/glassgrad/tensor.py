@@ -141,7 +141,6 @@ class Tensor:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        hook = _checked_hook(hook)
         if self._grad_fn is not None:
             return self._grad_fn.register_prehook(hook)
         if self._hooks is None:
@@ -711,18 +710,6 @@ def _floor_divide(a, b):
         return Tensor._wrap(np.asarray(np.floor_divide(a._data, b._data)))
     except ValueError as error:
         raise graph.broadcast_error("floor_divide", (a._data, b._data), error) from None
-
-
-def _checked_hook(hook):
-    """``hook`` refusing to return anything but a Tensor or None (the engine reads ``._data``)."""
-    def checked(grad):
-        result = hook(grad)
-        if result is not None and not isinstance(result, Tensor):
-            name = getattr(hook, "__name__", "hook")
-            raise TypeError(f"hook {name!r} returned a {type(result).__name__}; a tensor hook must "
-                            "return a Tensor or None")
-        return result
-    return checked
 
 
 def _const(array):

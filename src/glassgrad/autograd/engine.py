@@ -220,8 +220,17 @@ def _as_tensor(g, create_graph):
 def _run_hooks(hooks, g, create_graph):
     for hook in list(hooks):
         result = hook(_as_tensor(g, create_graph))
-        if result is not None:
-            g = result if create_graph else result._data
+        if result is None:
+            continue
+        name = getattr(hook, "__name__", "hook")
+        if not isinstance(result, Tensor):
+            raise TypeError(f"hook {name!r} returned a {type(result).__name__}; a tensor hook must "
+                            "return a Tensor or None")
+        if result._data.shape != np.shape(g._data if create_graph else g):
+            raise RuntimeError(
+                f"hook {name!r} has changed the size of value: the gradient has shape "
+                f"{list(np.shape(g._data if create_graph else g))}, the hook returned {list(result.shape)}")
+        g = result if create_graph else result._data
     return g
 
 
