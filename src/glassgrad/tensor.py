@@ -153,8 +153,7 @@ class Tensor:
         if gradient is None and inputs is None and not create_graph and self._data.size == 1 \
                 and self._grad_fn is not None:
             # The common case (loss.backward()), without the general argument handling.
-            ones = np.ones(self._data.shape, self._data.dtype)
-            engine.run_backward((self,), (ones,), bool(retain_graph))
+            engine.run_backward((self,), (_ones_like(self._data),), bool(retain_graph))
             return
         if gradient is not None and not isinstance(gradient, Tensor):
             # autograd.backward would read a list as one gradient per output
@@ -710,6 +709,22 @@ def _floor_divide(a, b):
         return Tensor._wrap(np.asarray(np.floor_divide(a._data, b._data)))
     except ValueError as error:
         raise graph.broadcast_error("floor_divide", (a._data, b._data), error) from None
+
+
+_ones = {}
+
+
+def _ones_like(array):
+    """A read-only array of ones shaped like ``array``, cached: every loss.backward() needs one,
+    and np.ones costs more than the rest of a small backward's setup."""
+    key = (array.shape, array.dtype)
+    ones = _ones.get(key)
+    if ones is None:
+        ones = np.ones(array.shape, array.dtype)
+        ones.flags.writeable = False  # shared, so nobody may change it
+        if len(_ones) < 64:
+            _ones[key] = ones
+    return ones
 
 
 def _const(array):
