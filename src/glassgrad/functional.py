@@ -86,35 +86,19 @@ reciprocal = _unary(E.reciprocal)
 
 
 def relu(input):
-    try:
-        return apply(E.relu, (input,))
-    except AttributeError:
-        _expect_tensor("relu", input)
-        raise
+    return apply1(E.relu, input)
 
 
 def abs(input):
-    try:
-        return apply(E.abs, (input,))
-    except AttributeError:
-        _expect_tensor("abs", input)
-        raise
+    return apply1(E.abs, input)
 
 
 def neg(input):
-    try:
-        return apply(E.neg, (input,))
-    except AttributeError:
-        _expect_tensor("neg", input)
-        raise
+    return apply1(E.neg, input)
 
 
 def sign(input):
-    try:
-        return apply(E.sign, (input,))
-    except AttributeError:
-        _expect_tensor("sign", input)
-        raise
+    return apply1(E.sign, input)
 
 
 def square(input):
@@ -122,46 +106,32 @@ def square(input):
 
 
 def add(input, other, alpha=1):
-    other = other if alpha == 1 else other * alpha
-    try:
-        return _binary(E.add, input, other)
-    except AttributeError:
-        return _binary(E.add, _number_first("add", input, other), other)
+    input = _number_first("add", input, other)
+    return _binary(E.add, input, other if alpha == 1 else other * alpha)
 
 
 def sub(input, other, alpha=1):
-    other = other if alpha == 1 else other * alpha
-    try:
-        return _binary(E.sub, input, other)
-    except AttributeError:
-        return _binary(E.sub, _number_first("sub", input, other), other)
+    input = _number_first("sub", input, other)
+    return _binary(E.sub, input, other if alpha == 1 else other * alpha)
 
 
 def mul(input, other):
-    try:
-        return _binary(E.mul, input, other)
-    except AttributeError:
-        return _binary(E.mul, _number_first("mul", input, other), other)
+    return _binary(E.mul, _number_first("mul", input, other), other)
 
 
 def div(input, other):
-    try:
-        return _binary(E.div, input, other, true_division=True)
-    except AttributeError:
-        return _binary(E.div, _number_first("div", input, other), other, true_division=True)
+    return _binary(E.div, _number_first("div", input, other), other, true_division=True)
 
 
 def remainder(input, other):
-    try:
-        return _binary(E.remainder, input, other)
-    except AttributeError:
-        return _binary(E.remainder, _number_first("remainder", input, other), other)
+    return _binary(E.remainder, _number_first("remainder", input, other), other)
 
 
 def _number_first(function, input, other):
-    """``input`` as a tensor when it is a Python number and ``other`` a tensor, as PyTorch allows
-    (``add(1.0, t)``); otherwise TypeError naming ``function``. Called when the fast path failed:
-    a tensor ``input`` is returned as is, so the retry raises the original error."""
+    """``input`` itself if it is a tensor; as a tensor if it is a Python number and ``other`` a
+    tensor, as PyTorch allows (``add(1.0, t)``); otherwise TypeError naming ``function``."""
+    if isinstance(input, Tensor):
+        return input
     if isinstance(input, (bool, int, float)) and isinstance(other, Tensor):
         return _operand(input, other)
     _expect_tensor(function, input)
@@ -201,17 +171,11 @@ def pow(input, exponent):
 
 
 def maximum(input, other):
-    try:
-        return _binary(E.maximum, input, other)
-    except AttributeError:
-        return _binary(E.maximum, _number_first("maximum", input, other), other)
+    return _binary(E.maximum, _number_first("maximum", input, other), other)
 
 
 def minimum(input, other):
-    try:
-        return _binary(E.minimum, input, other)
-    except AttributeError:
-        return _binary(E.minimum, _number_first("minimum", input, other), other)
+    return _binary(E.minimum, _number_first("minimum", input, other), other)
 
 
 def clamp(input, min=None, max=None):
@@ -646,11 +610,7 @@ def _common_dtype(tensors):
 
 
 def clone(input):
-    try:
-        return apply(S.clone, (input,))
-    except AttributeError:
-        _expect_tensor("clone", input)
-        raise
+    return apply1(S.clone, input)
 
 
 def detach(input):

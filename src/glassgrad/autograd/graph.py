@@ -181,14 +181,18 @@ def apply(op, tensors, params=_NO_PARAMS, name=None):
 
 def apply1(op, x, params=_NO_PARAMS, name=None):
     """``apply`` for one input: the hot path of unary and shape ops, kept flat like apply2."""
-    out = op.forward(x._data, **params) if params else op.forward(x._data)
+    try:
+        data = x._data
+    except AttributeError:
+        raise TypeError(f"{op.name}(): argument 'input' must be Tensor, not {type(x).__name__}") from None
+    out = op.forward(data, **params) if params else op.forward(data)
     if out.__class__ is not np.ndarray:
         out = np.asarray(out)
     result = _new_object(Tensor)
     result._data = out
     result._grad = result._vc = result._base = result._hooks = None
     view = op.is_view
-    if view and (view is True or (out.base is not None and np.may_share_memory(out, x._data))):
+    if view and (view is True or (out.base is not None and np.may_share_memory(out, data))):
         # A view shares its base's version counter, so in-place writes through it are seen.
         if x._vc is None:
             x._vc = [0]
