@@ -32,8 +32,19 @@ class Generator:
     def __init__(self, device="cpu"):
         if str(device) != "cpu":
             raise ValueError(f"only the 'cpu' device is supported, got {device!r}")
-        self._mt = np.random.MT19937(0)
         self.manual_seed(_DEFAULT_SEED)
+
+    @property
+    def _mt(self):
+        """The mt19937 engine, seeded on first use: importing NumPy's random module costs
+        ~10 ms, which `import glassgrad` should not pay for a program that never draws."""
+        if self._engine is None:
+            # RandomState's legacy seeding is mt19937's init_genrand, which torch uses on the
+            # low 32 bits of the seed
+            key = np.random.RandomState(self._seed & 0xFFFFFFFF).get_state()[1]
+            self._engine = np.random.MT19937(0)
+            self._engine.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": 624}}
+        return self._engine
 
     @property
     def device(self):
@@ -44,10 +55,8 @@ class Generator:
         if not -2**63 <= seed < 2**64:
             raise ValueError(f"seed must be in [-2**63, 2**64), got {seed}")
         seed %= 2**64  # torch maps negative seeds onto uint64
-        # RandomState's legacy seeding is mt19937's init_genrand, which torch uses on the low 32 bits
-        key = np.random.RandomState(seed & 0xFFFFFFFF).get_state()[1]
-        self._mt.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": 624}}
         self._seed = seed
+        self._engine = None  # seeded from self._seed on first use (see _mt)
         self._fresh = True  # torch reports next=0 until the first draw
         self._next_double = None  # Box-Muller's spare sample, as torch caches it
         self._next_float = None  # never produced by CPU kernels; kept so states round-trip
@@ -86,7 +95,8 @@ class Generator:
         if not (seeded and 1 <= left <= 624 and nxt <= 624):
             raise ValueError("invalid mt19937 state")
         # torch's 'left' counts down to the next twist; numpy's 'pos' counts up to 624
-        self._mt.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": 625 - left}}
+        self._engine = np.random.MT19937(0)
+        self._engine.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": 625 - left}}
         self._seed = seed_
         self._fresh = left == 1 and nxt == 0
         self._next_double = normal_y if normal_valid else None
