@@ -10,6 +10,8 @@ from conftest import EXAMPLES, run_like_notebook
 
 def test_q1_prints_the_seed_values():
     printed = run_like_notebook(EXAMPLES / "q1_gradients.py").splitlines()
+    # make_dot's value: a notebook shows it as the graph (tests/test_viz.py checks its content)
+    assert printed.pop(3).startswith("<DotGraph: ")
     assert printed == [
         # The notebook shows only its cell's last value; run line by line, both calls show.
         "tensor([3.], requires_grad=True)",
