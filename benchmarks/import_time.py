@@ -25,9 +25,10 @@ def _pycache_dir() -> str:
     return path
 
 
-def _import_peer(name, statement, requires, note):
+def subprocess_peer(name, arguments, requires, note):
+    """A peer that runs ``python ARGUMENTS`` in a fresh process, reading cached bytecode."""
     def prepare(_size):
-        command = [sys.executable, "-c", statement]
+        command = [sys.executable, *arguments]
         env = child_env(_pycache_dir())
 
         def run():
@@ -36,6 +37,10 @@ def _import_peer(name, statement, requires, note):
             return None
         return run
     return Peer(name, requires, prepare, note)
+
+
+def _import_peer(name, statement, requires, note):
+    return subprocess_peer(name, ("-c", statement), requires, note)
 
 
 WORKLOAD = Workload(

@@ -1,10 +1,11 @@
 """The registry of workloads, in the order they run. A new workload is one module plus one line."""
 
-from . import import_time, w1_seed_q2
+from . import import_time, w1_seed_q2, w5_cli_startup
 
 ALL = (
     w1_seed_q2.WORKLOAD,
     import_time.WORKLOAD,
+    w5_cli_startup.WORKLOAD,
 )
 
 

@@ -1,15 +1,128 @@
-"""The ``glassgrad`` command. Each subcommand prints one line on stderr and exits non-zero on
-bad input, never a traceback.
+"""The ``glassgrad`` command. Bad input prints one line on stderr and exits non-zero (2 for a
+usage error, 1 for a failure), never a traceback; output files are written whole or not at all.
 
+    glassgrad grad EXPR --at x=3 y=4 [--dtype float32|float64] [--json]
+    glassgrad graph EXPR --at x=3 y=4 -o graph.svg
     glassgrad hw3 [--out DIR] [--only q1,q2,q3]
+
+Heavy modules are imported inside the command that needs them, so ``glassgrad grad`` starts fast.
 """
 
 import argparse
+import json
+import os
 import sys
+import tempfile
+from pathlib import Path
 
 
 class UsageError(Exception):
     """Bad input from the command line: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # argparse prints the usage block too; one line is the project's rule
+        raise UsageError(message)
+
+
+def _point(items):
+    """``["x=3", "y=4"]`` as ``{"x": 3.0, "y": 4.0}``."""
+    point = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--at: expected name=value, got {item!r}")
+        try:
+            point[name.strip()] = float(value)
+        except ValueError:
+            raise UsageError(f"--at: {name.strip()}={value!r} is not a number") from None
+    return point
+
+
+def _dtype(name):
+    import glassgrad
+    return {"float32": glassgrad.float32, "float64": glassgrad.float64}[name]
+
+
+def _formula(text):
+    """The parsed formula; its ParseError becomes a usage error (first line: problem and column)."""
+    from .expr import ParseError, parse
+    try:
+        return parse(text)
+    except ParseError as error:
+        raise UsageError(str(error).splitlines()[0]) from None
+
+
+def _evaluated(args):
+    """The formula's output tensor and its variables' leaves, gradients computed."""
+    from .expr import ExpressionError
+    from .expr.nodes import variable_tensors
+    expression = _formula(args.expr)
+    point = _point(args.at)
+    unknown = [name for name in point if name not in expression.names]
+    if unknown:
+        raise UsageError(f"--at: {', '.join(unknown)} not in the formula (its variables: "
+                         f"{', '.join(expression.names) or 'none'})")
+    try:
+        leaves = variable_tensors(expression.names, point, _dtype(args.dtype))
+    except ExpressionError as error:
+        raise UsageError(str(error)) from None
+    output = expression.evaluate(leaves, dtype=_dtype(args.dtype))
+    if output.numel() != 1:
+        raise UsageError(f"the formula has {output.numel()} values; a gradient needs one")
+    if leaves:
+        output.backward(retain_graph=True)
+    return expression, output, leaves
+
+
+def _shown(tensor):
+    """A value as PyTorch prints it: ``tensor(-19733.3965)`` -> ``-19733.3965``."""
+    text = repr(tensor.detach().reshape(()))
+    return text[len("tensor("):].split(",")[0].rstrip(")")
+
+
+def _grad(args):
+    expression, output, leaves = _evaluated(args)
+    if args.json:
+        print(json.dumps({"expression": str(expression), "dtype": args.dtype,
+                          "at": {n: t.item() for n, t in leaves.items()}, "value": output.item(),
+                          "gradient": {n: t.grad.item() for n, t in leaves.items()}}))
+        return 0
+    print(f"f = {_shown(output)}")
+    for name, leaf in leaves.items():
+        print(f"df/d{name} = {_shown(leaf.grad)}")
+    return 0
+
+
+def _graph(args):
+    from .viz import make_dot
+    _, output, leaves = _evaluated(args)
+    drawing = make_dot(output, params=dict(leaves), show_values=True)
+    target = Path(args.output)
+    fmt = target.suffix.lstrip(".").lower() or "svg"
+    if fmt not in ("svg", "png", "pdf", "dot", "gv"):
+        raise UsageError(f"-o: unknown format .{fmt}; use .svg, .png, .pdf or .dot")
+    data = drawing.source.encode() if fmt in ("dot", "gv") else drawing.pipe(fmt)
+    write_atomically(target, data)
+    print(f"wrote {target}")
+    return 0
+
+
+def write_atomically(path, data):
+    """Write ``data`` (bytes) to ``path`` through a temporary file in the same folder, so a
+    reader never sees half a file and a failure leaves none."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def _hw3(args):
@@ -27,9 +140,24 @@ def _hw3(args):
     return 0
 
 
+def _formula_arguments(command):
+    command.add_argument("expr", help="the formula, e.g. '(x + exp(y)) / (log(x) + (x - y)**3)'")
+    command.add_argument("--at", nargs="+", metavar="NAME=VALUE", default=[],
+                         help="the point, e.g. --at x=3 y=4")
+    command.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="glassgrad", description="Glass-box automatic differentiation.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="glassgrad", description="Glass-box automatic differentiation.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    grad = commands.add_parser("grad", help="a formula's value and partial derivatives at a point")
+    _formula_arguments(grad)
+    grad.add_argument("--json", action="store_true", help="print JSON")
+    grad.set_defaults(run=_grad)
+    graph = commands.add_parser("graph", help="draw a formula's computation graph")
+    _formula_arguments(graph)
+    graph.add_argument("-o", "--output", default="graph.svg", help="file: .svg, .png, .pdf or .dot")
+    graph.set_defaults(run=_graph)
     hw3 = commands.add_parser("hw3", help="answer the HW3 homework and write the report")
     hw3.add_argument("--out", default="hw3-report", help="output folder (default: hw3-report)")
     hw3.add_argument("--only", help="comma-separated questions to run, e.g. q1,q3")
@@ -38,17 +166,20 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    command = "glassgrad"
     try:
+        args = build_parser().parse_args(argv)
+        command = f"glassgrad {args.command}"
         return args.run(args)
     except UsageError as error:
-        print(f"glassgrad {args.command}: {error}", file=sys.stderr)
+        print(f"{command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("glassgrad: interrupted", file=sys.stderr)
+        print(f"{command}: interrupted", file=sys.stderr)
         return 130
     except Exception as error:  # one line for the user, not a traceback
-        print(f"glassgrad {args.command}: error: {error}", file=sys.stderr)
+        print(f"{command}: error: {str(error).splitlines()[0] if str(error) else type(error).__name__}",
+              file=sys.stderr)
         return 1
 
 

@@ -1,0 +1,96 @@
+"""The `glassgrad grad` and `glassgrad graph` commands, run as a user would (a subprocess):
+numbers against float64 finite differences and the engine, one-line errors with exit status 2,
+and output files written whole or not at all."""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import glassgrad as gg
+
+SRC = str(Path(__file__).resolve().parent.parent / "src")
+Q1 = "(x + exp(y)) / (log(x) + (x - y)**3)"
+
+
+def run(*args, cwd=None):
+    env = dict(os.environ, PYTHONPATH=SRC)
+    return subprocess.run([sys.executable, "-m", "glassgrad", *args], capture_output=True,
+                          text=True, env=env, cwd=cwd)
+
+
+def q1(x, y):
+    return (x + math.exp(y)) / (math.log(x) + (x - y) ** 3)
+
+
+def test_grad_prints_the_seed_q1_values():
+    result = run("grad", Q1, "--at", "x=3", "y=4")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.splitlines() == ["f = 584.0868", "df/dx = -19733.3965", "df/dy = 18322.8477"]
+
+
+def test_grad_json_matches_finite_differences_in_float64():
+    result = run("grad", Q1, "--at", "x=3", "y=4", "--dtype", "float64", "--json")
+    answer = json.loads(result.stdout)
+    h = 1e-6
+    assert answer["value"] == pytest.approx(q1(3, 4), rel=1e-14)
+    assert answer["gradient"]["x"] == pytest.approx((q1(3 + h, 4) - q1(3 - h, 4)) / (2 * h), rel=1e-6)
+    assert answer["gradient"]["y"] == pytest.approx((q1(3, 4 + h) - q1(3, 4 - h)) / (2 * h), rel=1e-6)
+    assert answer["at"] == {"x": 3.0, "y": 4.0} and answer["dtype"] == "float64"
+
+
+def test_grad_float32_equals_the_engine_bit_for_bit():
+    result = run("grad", Q1, "--at", "x=3", "y=4", "--json")
+    answer = json.loads(result.stdout)
+    x = gg.tensor([3.0], requires_grad=True)
+    y = gg.tensor([4.0], requires_grad=True)
+    f = (x + gg.exp(y)) / (gg.log(x) + (x - y) ** 3)
+    f.backward()
+    assert (answer["value"], answer["gradient"]["x"], answer["gradient"]["y"]) == (
+        f.item(), x.grad.item(), y.grad.item())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["grad", "x +* y", "--at", "x=1", "y=2"], "found '*' at column 4"),
+    (["grad", "x*y", "--at", "x=1"], "no value given for variable(s) 'y'"),
+    (["grad", "x", "--at", "x=a"], "x='a' is not a number"),
+    (["grad", "x", "--at", "x3"], "expected name=value, got 'x3'"),
+    (["grad", "x", "--at", "x=1", "z=2"], "z not in the formula"),
+    (["grad", "__import__('os')", "--at", "x=1"], "column 1"),
+    (["grad", "x", "--dtype", "float16", "--at", "x=1"], "invalid choice: 'float16'"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ([], "the following arguments are required: command"),
+])
+def test_bad_input_is_one_line_and_exit_status_2(args, message):
+    result = run(*args)
+    assert result.returncode == 2 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_graph_writes_dot_text_without_graphviz(tmp_path):
+    result = run("graph", "x * exp(y)", "--at", "x=1", "y=2", "-o", str(tmp_path / "g.dot"))
+    assert result.returncode == 0
+    text = (tmp_path / "g.dot").read_text()
+    assert text.startswith("digraph") and "MulBackward0" in text and "ExpBackward0" in text
+    assert [p.name for p in tmp_path.iterdir()] == ["g.dot"]  # no temporary file left
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot")
+def test_graph_renders_svg(tmp_path):
+    pytest.importorskip("graphviz")
+    result = run("graph", Q1, "--at", "x=3", "y=4", "-o", str(tmp_path / "q1.svg"))
+    assert result.returncode == 0, result.stderr
+    svg = (tmp_path / "q1.svg").read_text()
+    assert "<svg" in svg and "DivBackward0" in svg and "PowBackward0" in svg
+
+
+def test_graph_failure_leaves_no_file(tmp_path):
+    result = run("graph", "x * y", "--at", "x=1", "y=2", "-o", str(tmp_path / "g.bmp"))
+    assert result.returncode == 2 and "unknown format .bmp" in result.stderr
+    assert list(tmp_path.iterdir()) == []
