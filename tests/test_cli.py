@@ -94,3 +94,42 @@ def test_graph_failure_leaves_no_file(tmp_path):
     result = run("graph", "x * y", "--at", "x=1", "y=2", "-o", str(tmp_path / "g.bmp"))
     assert result.returncode == 2 and "unknown format .bmp" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_explain_derives_the_seed_gradients_from_named_intermediates():
+    result = run("explain", Q1, "--at", "x=3", "y=4")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "v3 = log(x) = log(3.0)" in text
+    assert "= -19733.3965   (sum of 3 contributions)" in text
+    assert "= 18322.8477   (sum of 2 contributions)" in text
+
+
+def test_explain_json_gradients_equal_the_engine():
+    answer = json.loads(run("explain", Q1, "--at", "x=3", "y=4", "--json").stdout)
+    x = gg.tensor([3.0], requires_grad=True)
+    y = gg.tensor([4.0], requires_grad=True)
+    f = (x + gg.exp(y)) / (gg.log(x) + (x - y) ** 3)
+    f.backward()
+    assert answer["gradients"] == {"x": x.grad.item(), "y": y.grad.item()}
+    assert [step["formula"] for step in answer["forward"]][:3] == ["exp(y)", "x + v1", "log(x)"]
+
+
+def test_explain_writes_a_self_contained_html_file(tmp_path):
+    target = tmp_path / "q1.html"
+    result = run("explain", Q1, "--at", "x=3", "y=4", "--format", "html", "-o", str(target))
+    assert result.returncode == 0, result.stderr
+    html = target.read_text()
+    assert "<html" in html.lower() and "-19733.3965" in html and "http" not in html
+    failed = run("explain", Q1, "--at", "x=3", "y=4", "-o", str(tmp_path / "missing" / "q1.txt"))
+    assert failed.returncode == 2 and not (tmp_path / "missing").exists()
+
+
+def test_glassgrad_explain_is_loaded_on_first_use():
+    code = ("import sys, glassgrad as gg; assert 'glassgrad.explanation' not in sys.modules; "
+            "x = gg.tensor([2.0], requires_grad=True); e = gg.explain(x * x, names={'x': x}); "
+            "print(e.gradients['x'].item())")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=SRC))
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout) == 4.0

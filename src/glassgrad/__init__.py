@@ -28,6 +28,13 @@ from ._methods import bind_methods as _bind_methods
 
 __version__ = "0.1.0"
 
+
+def explain(output, names=None, grad_output=None):
+    """The forward and backward pass behind ``output``, step by step (``.text()``,
+    ``.markdown()``, ``.latex()``, ``.html()``); see ``glassgrad.explanation``."""
+    from .explanation import explain as _explain  # imported on use: keeps `import glassgrad` light
+    return _explain(output, names=names, grad_output=grad_output)
+
 # NumPy warns on overflow and 0/0; PyTorch returns inf and nan silently, and so do we.
 _warnings.filterwarnings(
     "ignore", message=r"(overflow|invalid value|divide by zero|underflow) encountered",

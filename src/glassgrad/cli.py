@@ -3,6 +3,7 @@ usage error, 1 for a failure), never a traceback; output files are written whole
 
     glassgrad grad EXPR --at x=3 y=4 [--dtype float32|float64] [--json]
     glassgrad graph EXPR --at x=3 y=4 -o graph.svg
+    glassgrad explain EXPR --at x=3 y=4 [--format text|md|tex|html] [-o FILE] [--json]
     glassgrad hw3 [--out DIR] [--only q1,q2,q3]
 
 Heavy modules are imported inside the command that needs them, so ``glassgrad grad`` starts fast.
@@ -109,6 +110,28 @@ def _graph(args):
     return 0
 
 
+_RENDERERS = {"text": "text", "md": "markdown", "tex": "latex", "html": "html"}
+
+
+def _explain(args):
+    from .explanation import explain
+    _, output, leaves = _evaluated(args)
+    explanation = explain(output, names=dict(leaves))
+    if args.json:
+        text = json.dumps(explanation.to_dict())
+    else:
+        text = getattr(explanation, _RENDERERS[args.format])()
+        if args.format == "html":  # a whole page: the renderer's fragment is made for notebooks
+            text = ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>glassgrad explain'
+                    f"</title></head>\n<body>\n{text}</body></html>")
+    if args.output:
+        write_atomically(args.output, (text + "\n").encode())
+        print(f"wrote {args.output}")
+    else:
+        print(text)
+    return 0
+
+
 def write_atomically(path, data):
     """Write ``data`` (bytes) to ``path`` through a temporary file in the same folder, so a
     reader never sees half a file and a failure leaves none."""
@@ -158,6 +181,12 @@ def build_parser():
     _formula_arguments(graph)
     graph.add_argument("-o", "--output", default="graph.svg", help="file: .svg, .png, .pdf or .dot")
     graph.set_defaults(run=_graph)
+    explain = commands.add_parser("explain", help="every forward and backward step of a formula")
+    _formula_arguments(explain)
+    explain.add_argument("--format", choices=tuple(_RENDERERS), default="text")
+    explain.add_argument("-o", "--output", help="write to this file instead of the screen")
+    explain.add_argument("--json", action="store_true", help="print the steps as JSON")
+    explain.set_defaults(run=_explain)
     hw3 = commands.add_parser("hw3", help="answer the HW3 homework and write the report")
     hw3.add_argument("--out", default="hw3-report", help="output folder (default: hw3-report)")
     hw3.add_argument("--only", help="comma-separated questions to run, e.g. q1,q3")
