@@ -25,8 +25,10 @@ class Node:
     (``DivBackward0``), carrying the op record and ``_saved_*`` properties for the saved values.
     """
 
+    # ``constants`` (inputs needing no gradient, for explanations) is set only when there are any
     __slots__ = ("next", "params", "seq", "saved_inputs", "versions", "checks", "out_data",
-                 "out_vc", "out_version", "out_shape", "out_dtype", "hooks", "__weakref__")
+                 "out_vc", "out_version", "out_shape", "out_dtype", "hooks", "constants",
+                 "__weakref__")
     op = None
     grad_fn_name = "Node"
 
@@ -246,6 +248,8 @@ def apply2(op, a, b):
         return result
     node = op.node_class()
     node.next = ((a._grad_fn or a) if a_grad else None, (b._grad_fn or b) if b_grad else None)
+    if not (a_grad and b_grad):  # a number or data: kept so an explanation can show its value
+        node.constants = (None if a_grad else a, None if b_grad else b)
     node.params = _NO_PARAMS
     node.seq = _next_seq()
     node.hooks = None
@@ -278,6 +282,8 @@ def record(op, tensors, params, result, name=None):
         cls = op.node_class = node_class(op)
     node = cls()
     node.next = tuple([(t._grad_fn or t) if t._requires_grad else None for t in tensors])
+    if None in node.next:  # numbers or data: kept so an explanation can show their values
+        node.constants = tuple([None if t._requires_grad else t for t in tensors])
     node.params = params
     node.seq = _next_seq()
     node.hooks = None

@@ -64,6 +64,10 @@ def forward_values(outputs):
 
 
 def _record_saved_inputs(node, values):
+    # Inputs that need no gradient (numbers, data) are kept by the node as they are.
+    for k, tensor in enumerate(getattr(node, "constants", None) or ()):
+        if tensor is not None:
+            values[("const", id(node), k)] = tensor._data
     saved = getattr(node, "saved_inputs", None)
     if not saved or len(saved) != len(inputs_of(node)):
         return  # nothing saved, or freed by backward
