@@ -27,11 +27,13 @@ def q1():
     x = torch.tensor([3.0], requires_grad=True)
     y = torch.tensor([4.0], requires_grad=True)
     f = (x + torch.exp(y)) / (torch.log(x) + (x - y) ** 3)
+    steps = torch.explain(f, names={"x": x, "y": y}).markdown()
     f.backward()
     return (
         "## Q1. Gradients with autograd\n\n"
         "f(x, y) = (x + exp(y)) / (log(x) + (x - y)^3) at x = 3, y = 4\n\n"
-        f"```\nf      = {f}\ndf/dx  = {x.grad}\ndf/dy  = {y.grad}\n```\n")
+        f"```\nf      = {f}\ndf/dx  = {x.grad}\ndf/dy  = {y.grad}\n```\n\n"
+        "### Every step of the calculation\n\n" + steps.replace("### ", "#### "))
 
 
 def _train(x, y, bias, epochs, learning_rate, log_interval, log):
