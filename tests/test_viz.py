@@ -361,3 +361,23 @@ def test_save_writes_the_dot_text_without_graphviz(q1_graph, tmp_path, monkeypat
     graph = make_dot(f, params=params)
     path = graph.save(tmp_path / "q1.dot")
     assert open(path, encoding="utf-8").read() == graph.source
+
+
+def test_a_tensor_name_labels_its_node_without_params():
+    x = gg.tensor([3.0], requires_grad=True)
+    x.name = "weight"
+    source = make_dot((x * 2).sum()).source
+    assert 'label="weight\\n (1)"' in source
+    assert gg.explain((x * 2).sum()).inputs[0].name == "weight"
+    x.name = None
+    assert 'label="\\n (1)"' in make_dot((x * 2).sum()).source
+
+
+def test_a_tensor_name_is_forgotten_with_the_tensor():
+    from glassgrad.tensor import _tensor_names
+    x = gg.tensor([1.0])
+    x.name = "temporary"
+    key = id(x)
+    assert _tensor_names[key] == "temporary"
+    del x
+    assert key not in _tensor_names  # a new tensor reusing the id must not inherit the label

@@ -187,6 +187,18 @@ class Tensor:
         self._data = array
 
     @property
+    def name(self):
+        """An optional label (``x.name = "x"``) that graphs and explanations show for this tensor."""
+        return _tensor_names.get(id(self))
+
+    @name.setter
+    def name(self, label):
+        key = id(self)
+        if key not in _tensor_names:
+            weakref.finalize(self, _tensor_names.pop, key, None)  # forget it with the tensor
+        _tensor_names[key] = None if label is None else str(label)
+
+    @property
     def _version(self):
         return graph.version_of(self)
 
@@ -710,6 +722,8 @@ def _floor_divide(a, b):
     except ValueError as error:
         raise graph.broadcast_error("floor_divide", (a._data, b._data), error) from None
 
+
+_tensor_names = {}  # id(tensor) -> the label set with tensor.name; most tensors have none
 
 _ones = {}
 

@@ -61,7 +61,8 @@ class Trace:
             self.names[("fn", id(node))] = named or self._fresh("v", taken)
 
     def _user_name(self, tensor):
-        return self.user_names.get(id(tensor))
+        # names={...} first, then the tensor's own label (x.name = "x")
+        return self.user_names.get(id(tensor)) or getattr(tensor, "name", None)
 
     def _named_tensor_for(self, node):
         # names={'h': h} may name an intermediate: h's grad_fn is the node.

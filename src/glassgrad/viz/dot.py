@@ -150,7 +150,8 @@ class _BackwardDrawing:
                                 fillcolor=SAVED_COLOR)
 
     def tensor_label(self, tensor, name=None):
-        title = labels.tensor_label(tensor, name or self.names.get(id(tensor), ""))
+        title = labels.tensor_label(
+            tensor, name or self.names.get(id(tensor)) or getattr(tensor, "name", None) or "")
         if not self.show_values:
             return title
         fields = [title, "data " + labels.format_value(tensor._data, self.max_attr_chars)]
