@@ -143,4 +143,5 @@ def test_hw3_q1_report_has_the_values_and_every_step(tmp_path):
     assert "f      = tensor([584.0868], grad_fn=<DivBackward0>)" in report
     assert "df/dx  = tensor([-19733.3965])" in report
     assert "(-17769.1836) + (-1974.3539) + 10.1407 = -19733.3965" in report
+    assert "DivBackward0" in (out / "q1_graph.dot").read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["report"]  # no staging folder left

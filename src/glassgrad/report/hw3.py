@@ -22,17 +22,26 @@ Q2_Y = [63.802246, 80.036026, 91.4903, 108.28776, 122.781975, 161.36314, 166.508
         306.62274, 327.93243, 383.16296, 408.65967]
 
 
-def q1():
-    """Gradients of f(x, y) = (x + exp(y)) / (log(x) + (x - y)^3) at (3, 4)."""
+def q1(assets, progress):
+    """Gradients of f(x, y) = (x + exp(y)) / (log(x) + (x - y)^3) at (3, 4), the computation
+    graph (written into ``assets``) and every step of the calculation."""
+    from ..viz import GraphvizNotFound, make_dot
     x = torch.tensor([3.0], requires_grad=True)
     y = torch.tensor([4.0], requires_grad=True)
     f = (x + torch.exp(y)) / (torch.log(x) + (x - y) ** 3)
     steps = torch.explain(f, names={"x": x, "y": y}).markdown()
     f.backward()
+    drawing = make_dot(f, params={"x": x, "y": y, "f": f}, show_values=True)
+    (assets / "q1_graph.dot").write_text(drawing.source)
+    try:
+        (assets / "q1_graph.svg").write_bytes(drawing.pipe("svg"))
+        graph = "![Q1's computation graph](q1_graph.svg)"
+    except GraphvizNotFound:  # the DOT text still describes it; any Graphviz viewer draws it
+        graph = "The computation graph is in `q1_graph.dot` (install Graphviz to draw it)."
     return (
         "## Q1. Gradients with autograd\n\n"
         "f(x, y) = (x + exp(y)) / (log(x) + (x - y)^3) at x = 3, y = 4\n\n"
-        f"```\nf      = {f}\ndf/dx  = {x.grad}\ndf/dy  = {y.grad}\n```\n\n"
+        f"```\nf      = {f}\ndf/dx  = {x.grad}\ndf/dy  = {y.grad}\n```\n\n{graph}\n\n"
         "### Every step of the calculation\n\n" + steps.replace("### ", "#### "))
 
 
@@ -55,7 +64,7 @@ def _train(x, y, bias, epochs, learning_rate, log_interval, log):
     return w, b
 
 
-def q2(progress=lambda message: None):
+def q2(assets, progress):
     """The seed's three regression models, trained by gradient descent."""
     x = torch.tensor(Q2_X).view(-1, 1)
     y = torch.tensor(Q2_Y).view(-1, 1)
@@ -74,7 +83,7 @@ def q2(progress=lambda message: None):
     return "\n".join(parts)
 
 
-def q3():
+def q3(assets, progress):
     """-log(e^x / (e^x + e^y)): its gradients, the overflow at (50, 100), a stable rewrite."""
     def log_exp(x, y):
         return -torch.log(torch.exp(x) / (torch.exp(x) + torch.exp(y)))
@@ -98,20 +107,20 @@ QUESTIONS = {"q1": q1, "q2": q2, "q3": q3}
 
 
 def write_report(out_dir, only=None, progress=lambda message: None):
-    """Write ``hw3.md`` into ``out_dir``, all or nothing: a failed part leaves no report."""
+    """Write ``hw3.md`` (and its pictures) into ``out_dir``, all or nothing: everything is built
+    in a staging folder beside it, which replaces ``out_dir`` only when every part succeeded."""
     out_dir = Path(out_dir)
     selected = only or list(QUESTIONS)
-    sections = ["# HW3, answered with glassgrad\n"]
-    for name in selected:
-        progress(f"{name.upper()}: running")
-        function = QUESTIONS[name]
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                sections.append(function(progress) if name == "q2" else function())
-        except Exception as error:
-            raise RuntimeError(f"{name.upper()} failed: {error}") from error
     staging = Path(tempfile.mkdtemp(prefix=".hw3-", dir=out_dir.parent if out_dir.parent.exists() else None))
     try:
+        sections = ["# HW3, answered with glassgrad\n"]
+        for name in selected:
+            progress(f"{name.upper()}: running")
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    sections.append(QUESTIONS[name](staging, progress))
+            except Exception as error:
+                raise RuntimeError(f"{name.upper()} failed: {error}") from error
         (staging / "hw3.md").write_text("\n".join(sections))
         if out_dir.exists():
             shutil.rmtree(out_dir)
