@@ -145,3 +145,40 @@ def test_hw3_q1_report_has_the_values_and_every_step(tmp_path):
     assert "(-17769.1836) + (-1974.3539) + 10.1407 = -19733.3965" in report
     assert "DivBackward0" in (out / "q1_graph.dot").read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["report"]  # no staging folder left
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_backprop_prints_mazurs_published_numbers():
+    result = run("backprop", str(EXAMPLES / "mazur.toml"))
+    assert result.returncode == 0, result.stderr
+    for published in ("0.2983711088", "0.08216704056", "0.3589164797", "0.1497807161"):
+        assert published in result.stdout
+
+
+def test_backprop_set_overrides_a_value():
+    result = run("backprop", str(EXAMPLES / "mazur.toml"), "--set", "learning_rate=1", "--json")
+    answer = json.dumps(json.loads(result.stdout))
+    assert result.returncode == 0 and "0.3178329594" in answer  # w5 - 1 * 0.08216704056
+
+
+def test_backprop_check_finds_the_first_wrong_step(tmp_path):
+    answers = tmp_path / "answers.toml"
+    answers.write_text('h1 = 0.5932699921\nE = 0.2983711088\n"dE/dw5" = 0.0822\n"new w5" = 0.36\n')
+    result = run("backprop", str(EXAMPLES / "mazur.toml"), "--check", str(answers))
+    assert result.returncode == 1
+    assert "3 of 4 answers right" in result.stdout
+    assert "First wrong step: new w5 = 0.36; it should be" in result.stdout
+    answers.write_text('h1 = 0.5932699921\n"new w5" = 0.35891648\n')
+    assert run("backprop", str(EXAMPLES / "mazur.toml"), "--check", str(answers)).returncode == 0
+
+
+def test_backprop_bad_spec_is_one_line_and_writes_nothing(tmp_path):
+    spec = tmp_path / "bad.toml"
+    spec.write_text((EXAMPLES / "mazur.toml").read_text().replace('activation = "sigmoid"',
+                                                                   'activation = "softsign"', 1))
+    result = run("backprop", str(spec), "-o", str(tmp_path / "out.md"))
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert "softsign" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out.md").exists()

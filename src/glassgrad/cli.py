@@ -4,6 +4,8 @@ usage error, 1 for a failure), never a traceback; output files are written whole
     glassgrad grad EXPR --at x=3 y=4 [--dtype float32|float64] [--json]
     glassgrad graph EXPR --at x=3 y=4 -o graph.svg
     glassgrad explain EXPR --at x=3 y=4 [--format text|md|tex|html] [-o FILE] [--json]
+    glassgrad backprop SPEC.toml [--format text|md] [-o FILE] [--set name=value ...] [--json]
+                       [--check answers.toml]
     glassgrad hw3 [--out DIR] [--only q1,q2,q3]
 
 Heavy modules are imported inside the command that needs them, so ``glassgrad grad`` starts fast.
@@ -132,6 +134,46 @@ def _explain(args):
     return 0
 
 
+def _backprop(args):
+    from .worked import SpecError, check_answers, load_spec, solve
+    overrides = {}
+    for item in args.set or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--set: expected name=value, got {item!r}")
+        overrides[name.strip()] = value.strip()
+    try:
+        solution = solve(load_spec(args.spec, overrides=overrides))
+    except SpecError as error:
+        raise UsageError(str(error)) from None
+    if args.check:
+        report = check_answers(solution, _answers(args.check))
+        text = json.dumps(report.to_dict()) if args.json else report.text().rstrip("\n")
+    elif args.json:
+        text = json.dumps(solution.to_dict())
+    else:
+        text = solution.markdown() if args.format == "md" else solution.text().rstrip("\n")
+    if args.output:
+        write_atomically(args.output, (text + "\n").encode())
+        print(f"wrote {args.output}")
+    else:
+        print(text)
+    return 1 if args.check and not report.all_correct else 0
+
+
+def _answers(path):
+    """A student's answers: a TOML file of name = number (names as the solution prints them,
+    quoted where they contain '/' or spaces: "dE/dw5" = 0.0822)."""
+    import tomllib
+    try:
+        with open(path, "rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError:
+        raise UsageError(f"--check: no such file {path}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"--check: {path} is not valid TOML ({error})") from None
+
+
 def write_atomically(path, data):
     """Write ``data`` (bytes) to ``path`` through a temporary file in the same folder, so a
     reader never sees half a file and a failure leaves none."""
@@ -187,6 +229,16 @@ def build_parser():
     explain.add_argument("-o", "--output", help="write to this file instead of the screen")
     explain.add_argument("--json", action="store_true", help="print the steps as JSON")
     explain.set_defaults(run=_explain)
+    backprop = commands.add_parser("backprop", help="the worked backpropagation of a small network")
+    backprop.add_argument("spec", help="the network: a TOML file, e.g. examples/q4.toml")
+    backprop.add_argument("--format", choices=("text", "md"), default="text")
+    backprop.add_argument("-o", "--output", help="write to this file instead of the screen")
+    backprop.add_argument("--set", nargs="+", metavar="NAME=VALUE",
+                          help="override spec values, e.g. --set w1=0.2 learning_rate=0.5")
+    backprop.add_argument("--json", action="store_true", help="print every quantity as JSON")
+    backprop.add_argument("--check", metavar="ANSWERS.toml",
+                          help="grade a hand calculation: exit status 1 if any answer is wrong")
+    backprop.set_defaults(run=_backprop)
     hw3 = commands.add_parser("hw3", help="answer the HW3 homework and write the report")
     hw3.add_argument("--out", default="hw3-report", help="output folder (default: hw3-report)")
     hw3.add_argument("--only", help="comma-separated questions to run, e.g. q1,q3")

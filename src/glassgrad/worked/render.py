@@ -1,0 +1,161 @@
+"""Renderers for a WorkedSolution: terminal text, Markdown with LaTeX math, and a JSON-ready dict.
+
+All three read the same `Quantity` records in calculation order, so they can never disagree.
+"""
+
+from .notation import format_number, tex_name
+from .solution import LOSS_FORMULAS
+
+
+def _network_line(spec):
+    layers = " -> ".join(f"{layer.activation} ({', '.join(layer.neurons)})" for layer in spec.layers)
+    return f"inputs ({', '.join(spec.inputs)}) -> {layers}"
+
+
+def _updated_names(spec):
+    names = [name for name, p in spec.parameters.items() if p.updated]
+    return ", ".join(names) if names else "none"
+
+
+def _sections(solution):
+    """(heading, quantities, update rows or None) in the order a student writes them."""
+    sections = []
+    several = len(solution.steps) > 1
+    for step in solution.steps:
+        label = f"Step {step.number}: " if several else ""
+        sections.append((f"{label}Forward pass", step.forward.quantities, None))
+        sections.append((f"{label}Backward pass (all gradients at the original values)",
+                         step.backward.quantities, None))
+        sections.append((f"{label}Updates", [], step.updates))
+    sections.append(("Forward pass with the updated parameters", solution.final_forward.quantities,
+                     None))
+    return sections
+
+
+def _checked_line(solution):
+    if solution.checked_rel_tol is None:
+        return "Not checked against autograd."
+    return (f"Every forward value and gradient agrees with glassgrad's autograd "
+            f"(relative tolerance {solution.checked_rel_tol:g}).")
+
+
+def render_text(solution):
+    spec = solution.spec
+    lines = [spec.title or "Worked backpropagation", f"spec: {spec.source_name}",
+             f"network: {_network_line(spec)}",
+             f"loss: {spec.loss}: {LOSS_FORMULAS[spec.loss]}",
+             f"learning rate (eta): {format_number(spec.learning_rate)}; updated: {_updated_names(spec)}",
+             _checked_line(solution)]
+    for heading, quantities, rows in _sections(solution):
+        lines += ["", heading, "-" * len(heading)]
+        for quantity in quantities:
+            lines += _text_quantity(quantity)
+        if rows is not None:
+            lines += _text_table(rows)
+    lines += ["", f"E: {format_number(solution.loss)} -> {format_number(solution.new_loss)}"]
+    return "\n".join(lines) + "\n"
+
+
+def _text_quantity(quantity):
+    value = format_number(quantity.value)
+    steps = [quantity.formula.text]
+    if quantity.substituted.text not in steps:
+        steps.append(quantity.substituted.text)
+    if value not in steps:
+        steps.append(value)
+    indent = " " * len(quantity.name)
+    return [f"{quantity.name} = {steps[0]}"] + [f"{indent} = {step}" for step in steps[1:]]
+
+
+def _table_cells(row):
+    new = format_number(row.new) if row.updated else f"{format_number(row.new)} (not updated)"
+    return [row.name, format_number(row.old), format_number(row.gradient),
+            format_number(row.learning_rate), new]
+
+
+UPDATE_HEADER = ["parameter", "old value", "gradient dE/dp", "learning rate", "new value"]
+
+
+def _text_table(rows):
+    table = [UPDATE_HEADER] + [_table_cells(row) for row in rows]
+    widths = [max(len(cells[i]) for cells in table) for i in range(len(UPDATE_HEADER))]
+    lines = ["new = old - learning rate * gradient"]
+    for index, cells in enumerate(table):
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return lines
+
+
+def render_markdown(solution):
+    spec = solution.spec
+    lines = [f"# {spec.title or 'Worked backpropagation'}", "",
+             f"- spec: `{spec.source_name}`", f"- network: {_network_line(spec)}",
+             f"- loss: `{spec.loss}`: {LOSS_FORMULAS[spec.loss]}",
+             f"- learning rate $\\eta = {format_number(spec.learning_rate)}$; updated: "
+             f"{_updated_names(spec)}", f"- {_checked_line(solution)}"]
+    for heading, quantities, rows in _sections(solution):
+        lines += ["", f"## {heading}", ""]
+        for quantity in quantities:
+            lines += _markdown_quantity(quantity)
+        if rows is not None:
+            lines += _markdown_table(rows)
+    lines += ["", f"The loss goes from $E = {format_number(solution.loss)}$ to "
+                  f"$E = {format_number(solution.new_loss)}$."]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_quantity(quantity):
+    value = format_number(quantity.value)
+    steps = [quantity.formula.latex]
+    if quantity.substituted.latex not in steps:
+        steps.append(quantity.substituted.latex)
+    if value not in steps:
+        steps.append(value)
+    body = r" \\ ".join([f"{quantity.latex_name} &= {steps[0]}"] + [f"&= {s}" for s in steps[1:]])
+    return ["$$", rf"\begin{{aligned}} {body} \end{{aligned}}", "$$", ""]
+
+
+def _markdown_table(rows):
+    lines = [r"$p^{\mathrm{new}} = p - \eta \cdot \frac{\partial E}{\partial p}$", "",
+             "| " + " | ".join(UPDATE_HEADER) + " |", "|" + " --- |" * len(UPDATE_HEADER)]
+    for row in rows:
+        cells = _table_cells(row)
+        cells[0] = f"${tex_name(cells[0])}$"
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _forward_dict(forward):
+    return {"quantities": [q.to_dict() for q in forward.quantities], "loss": forward.loss}
+
+
+def solution_dict(solution):
+    """Every quantity of the solution, with the spec it came from; only JSON types inside."""
+    spec = solution.spec
+    return {
+        "spec": {
+            "source": spec.source_name, "title": spec.title, "inputs": dict(spec.inputs),
+            "targets": dict(spec.targets), "loss": spec.loss, "learning_rate": spec.learning_rate,
+            "steps": spec.steps,
+            "layers": [{"index": layer.index, "neurons": list(layer.neurons),
+                        "activation": layer.activation} for layer in spec.layers],
+            "parameters": [{"name": p.name, "kind": p.kind, "value": p.value, "layer": p.layer,
+                            "from": p.source or None, "to": list(p.targets), "updated": p.updated}
+                           for p in spec.parameters.values()],
+        },
+        "checked_against_autograd": solution.checked_rel_tol is not None,
+        "rel_tol": solution.checked_rel_tol,
+        "steps": [{
+            "step": step.number, "parameters": dict(step.parameters),
+            "forward": _forward_dict(step.forward),
+            "backward": {"quantities": [q.to_dict() for q in step.backward.quantities],
+                         "gradients": dict(step.backward.gradients)},
+            "updates": [{"name": r.name, "old": r.old, "gradient": r.gradient,
+                         "learning_rate": r.learning_rate, "new": r.new, "updated": r.updated}
+                        for r in step.updates],
+        } for step in solution.steps],
+        "final_forward": _forward_dict(solution.final_forward),
+        "final_parameters": dict(solution.final_parameters),
+        "values": solution.values(),
+    }
