@@ -4,7 +4,7 @@ usage error, 1 for a failure), never a traceback; output files are written whole
     glassgrad grad EXPR --at x=3 y=4 [--dtype float32|float64] [--json]
     glassgrad graph EXPR --at x=3 y=4 -o graph.svg
     glassgrad explain EXPR --at x=3 y=4 [--format text|md|tex|html] [-o FILE] [--json]
-    glassgrad backprop SPEC.toml [--format text|md] [-o FILE] [--set name=value ...] [--json]
+    glassgrad backprop SPEC.toml [--format text|md|tex|html|pdf|json] [-o FILE] [--set name=value ...] [--json]
                        [--check answers.toml]
     glassgrad hw3 [--out DIR] [--only q1,q2,q3]
 
@@ -149,16 +149,57 @@ def _backprop(args):
     if args.check:
         report = check_answers(solution, _answers(args.check))
         text = json.dumps(report.to_dict()) if args.json else report.text().rstrip("\n")
-    elif args.json:
+    elif args.json or args.format == "json":
         text = json.dumps(solution.to_dict())
     else:
-        text = solution.markdown() if args.format == "md" else solution.text().rstrip("\n")
+        return _write_worked(solution, args.format, args.output)
     if args.output:
         write_atomically(args.output, (text + "\n").encode())
         print(f"wrote {args.output}")
     else:
         print(text)
     return 1 if args.check and not report.all_correct else 0
+
+
+def _write_worked(solution, fmt, output):
+    """Render `solution` as `fmt`; to the screen, or atomically to `output` (pdf needs one).
+    Every file is rendered before any is written, so a failure leaves none."""
+    from .worked.render import render_latex, render_markdown
+    if fmt == "pdf" and not output:
+        raise UsageError("--format pdf writes a binary file: give -o FILE.pdf")
+    files = {}  # path -> bytes
+    if fmt == "pdf":
+        from .worked.typeset import TypstNotFound, render_pdf
+        try:
+            data = render_pdf(solution)
+        except TypstNotFound as error:
+            raise UsageError(str(error)) from None
+    elif fmt == "html":
+        from .worked.html import render_html
+        data = render_html(solution).encode()
+    elif fmt == "tex":
+        data = render_latex(solution).encode()
+    elif fmt == "md":
+        diagram_name = None
+        if output:  # the drawing goes next to the page; on the screen there is nowhere to put it
+            from .worked.diagram import diagram_svg
+            svg = diagram_svg(solution)
+            if svg is not None:
+                diagram_path = Path(output).with_suffix(".svg")
+                if diagram_path != Path(output):
+                    files[diagram_path] = svg.encode()
+                    diagram_name = diagram_path.name
+        data = render_markdown(solution, diagram_name).encode()
+    else:
+        data = solution.text().encode()
+    if not output:
+        print(data.decode().rstrip("\n"))
+        return 0
+    files[Path(output)] = data if data.endswith(b"\n") or fmt == "pdf" else data + b"\n"
+    for path, content in files.items():
+        write_atomically(path, content)
+        print(f"wrote {path}")
+    return 0
 
 
 def _answers(path):
@@ -184,6 +225,9 @@ def write_atomically(path, data):
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; a written file should not be
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
@@ -231,7 +275,8 @@ def build_parser():
     explain.set_defaults(run=_explain)
     backprop = commands.add_parser("backprop", help="the worked backpropagation of a small network")
     backprop.add_argument("spec", help="the network: a TOML file, e.g. examples/q4.toml")
-    backprop.add_argument("--format", choices=("text", "md"), default="text")
+    backprop.add_argument("--format", choices=("text", "md", "tex", "html", "pdf", "json"),
+                          default="text")
     backprop.add_argument("-o", "--output", help="write to this file instead of the screen")
     backprop.add_argument("--set", nargs="+", metavar="NAME=VALUE",
                           help="override spec values, e.g. --set w1=0.2 learning_rate=0.5")
@@ -258,6 +303,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (| head): nothing more to say
+        sys.stdout = None
+        return 0
     except Exception as error:  # one line for the user, not a traceback
         print(f"{command}: error: {str(error).splitlines()[0] if str(error) else type(error).__name__}",
               file=sys.stderr)

@@ -1,6 +1,7 @@
-"""Renderers for a WorkedSolution: terminal text, Markdown with LaTeX math, and a JSON-ready dict.
+"""Renderers for a WorkedSolution: terminal text, Markdown with LaTeX math, a LaTeX fragment, and
+a JSON-ready dict. (HTML is in `html.py`, Typst/PDF in `typeset.py`, the diagram in `diagram.py`.)
 
-All three read the same `Quantity` records in calculation order, so they can never disagree.
+All of them read the same `Quantity` records in calculation order, so they can never disagree.
 """
 
 from .notation import format_number, tex_name
@@ -87,13 +88,17 @@ def _text_table(rows):
     return lines
 
 
-def render_markdown(solution):
+def render_markdown(solution, diagram_file=None):
+    """Markdown with LaTeX math; `diagram_file` (an SVG's path relative to the page) is shown
+    under the summary."""
     spec = solution.spec
     lines = [f"# {spec.title or 'Worked backpropagation'}", "",
              f"- spec: `{spec.source_name}`", f"- network: {_network_line(spec)}",
              f"- loss: `{spec.loss}`: {LOSS_FORMULAS[spec.loss]}",
              f"- learning rate $\\eta = {format_number(spec.learning_rate)}$; updated: "
              f"{_updated_names(spec)}", f"- {_checked_line(solution)}"]
+    if diagram_file:
+        lines += ["", "## The network", "", f"![The network with its values]({diagram_file})"]
     for heading, quantities, rows in _sections(solution):
         lines += ["", f"## {heading}", ""]
         for quantity in quantities:
@@ -124,6 +129,66 @@ def _markdown_table(rows):
         cells[0] = f"${tex_name(cells[0])}$"
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}",
+                   "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "~": r"\~{}"}
+
+
+def latex_escape(text):
+    """Plain text made safe for LaTeX's text mode."""
+    return "".join(_LATEX_SPECIALS.get(char, char) for char in text)
+
+
+def render_latex(solution):
+    r"""A LaTeX fragment (needs amsmath): wrap it in a document with \usepackage{amsmath}."""
+    spec = solution.spec
+    network = latex_escape(_network_line(spec)).replace("->", r"$\to$")
+    lines = [rf"\section*{{{latex_escape(spec.title or 'Worked backpropagation')}}}",
+             r"\begin{itemize}",
+             rf"  \item spec: \texttt{{{latex_escape(spec.source_name)}}}",
+             rf"  \item network: {network}",
+             rf"  \item loss: \texttt{{{latex_escape(spec.loss)}}}: {latex_escape(LOSS_FORMULAS[spec.loss])}",
+             rf"  \item learning rate $\eta = {format_number(spec.learning_rate)}$; updated: "
+             rf"{latex_escape(_updated_names(spec))}",
+             rf"  \item {latex_escape(_checked_line(solution))}",
+             r"\end{itemize}"]
+    for heading, quantities, rows in _sections(solution):
+        lines += ["", rf"\subsection*{{{latex_escape(heading)}}}"]
+        for quantity in quantities:
+            lines += _latex_quantity(quantity)
+        if rows is not None:
+            lines += _latex_table(rows)
+    lines += ["", rf"The loss goes from $E = {format_number(solution.loss)}$ to "
+                  rf"$E = {format_number(solution.new_loss)}$."]
+    return "\n".join(lines) + "\n"
+
+
+def equation_steps(quantity):
+    """The distinct right-hand sides in LaTeX: formula, numbers substituted, value."""
+    steps = [quantity.formula.latex]
+    for step in (quantity.substituted.latex, format_number(quantity.value)):
+        if step not in steps:
+            steps.append(step)
+    return steps
+
+
+def _latex_quantity(quantity):
+    # one align* per quantity, so a long pass can break across pages between quantities
+    steps = equation_steps(quantity)
+    rows = [f"  {quantity.latex_name} &= {steps[0]}"] + [f"  &= {step}" for step in steps[1:]]
+    return [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
+
+
+def _latex_table(rows):
+    lines = [r"\[ p^{\mathrm{new}} = p - \eta \cdot \frac{\partial E}{\partial p} \]",
+             r"\begin{center}", r"\begin{tabular}{lrrrr}", r"\hline",
+             " & ".join(latex_escape(cell) for cell in UPDATE_HEADER) + r" \\", r"\hline"]
+    for row in rows:
+        cells = [latex_escape(cell) for cell in _table_cells(row)]
+        cells[0] = f"${tex_name(row.name)}$"
+        lines.append(" & ".join(cells) + r" \\")
+    return lines + [r"\hline", r"\end{tabular}", r"\end{center}"]
 
 
 def _forward_dict(forward):

@@ -83,7 +83,8 @@ class StepWork:
 
 @dataclass
 class WorkedSolution:
-    """The whole hand calculation, checked against autograd; render with .text() / .markdown()."""
+    """The whole hand calculation, checked against autograd; render with .text(), .markdown(),
+    .latex(), .html() or .to_dict() (PDF: glassgrad.worked.typeset)."""
     spec: object
     steps: list
     final_forward: ForwardPass
@@ -130,6 +131,14 @@ class WorkedSolution:
     def markdown(self):
         from .render import render_markdown
         return render_markdown(self)
+
+    def latex(self):
+        from .render import render_latex
+        return render_latex(self)
+
+    def html(self):
+        from .html import render_html
+        return render_html(self)
 
     def to_dict(self):
         from .render import solution_dict
