@@ -265,3 +265,13 @@ def test_cached_scalar_constants_keep_the_sign_of_zero():
     for _ in range(2):  # the second round would hit the constants cache
         assert np.signbit((x * 0.0).numpy()).tolist() == [False, False]
         assert np.signbit((x * -0.0).numpy()).tolist() == [True, True]
+
+
+def test_submodules_load_on_first_attribute_access():
+    import subprocess
+    import sys
+    code = ("import sys, glassgrad; assert 'glassgrad.viz' not in sys.modules; "
+            "glassgrad.viz.make_dot; glassgrad.expr.parse; assert 'glassgrad.viz' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    with pytest.raises(AttributeError, match="has no attribute 'nonexistent'"):
+        gg.nonexistent

@@ -29,6 +29,18 @@ from ._methods import bind_methods as _bind_methods
 __version__ = "0.1.0"
 
 
+_LAZY_SUBMODULES = {"nn", "optim", "viz", "expr", "worked", "explanation"}
+
+
+def __getattr__(name):
+    """``glassgrad.optim``, ``glassgrad.nn`` ... without importing them with glassgrad: they load
+    on first use, so ``import glassgrad`` stays light (PEP 562)."""
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'glassgrad' has no attribute {name!r}")
+
+
 def explain(output, names=None, grad_output=None):
     """The forward and backward pass behind ``output``, step by step (``.text()``,
     ``.markdown()``, ``.latex()``, ``.html()``); see ``glassgrad.explanation``."""
