@@ -268,10 +268,12 @@ def test_cached_scalar_constants_keep_the_sign_of_zero():
 
 
 def test_submodules_load_on_first_attribute_access():
+    import os
     import subprocess
     import sys
+    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
     code = ("import sys, glassgrad; assert 'glassgrad.viz' not in sys.modules; "
             "glassgrad.viz.make_dot; glassgrad.expr.parse; assert 'glassgrad.viz' in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", code], check=True, env=dict(os.environ, PYTHONPATH=src))
     with pytest.raises(AttributeError, match="has no attribute 'nonexistent'"):
         gg.nonexistent
