@@ -1,0 +1,275 @@
+"""Losses and activations with PyTorch's signatures (``glassgrad.nn.functional``, usually ``F``).
+
+Each is a composite of glassgrad ops, so its gradient comes from the engine; the stable ones are
+written so that extreme inputs (logits of +-1e4) give finite values and gradients:
+``log_softmax`` is x - logsumexp(x), ``binary_cross_entropy_with_logits`` is
+max(x, 0) - x*y + log1p(exp(-|x|)), ``softplus`` never exponentiates above its threshold.
+
+>>> import glassgrad as torch
+>>> from glassgrad.nn import functional as F
+>>> F.mse_loss(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 4.0]))
+tensor(2.)
+"""
+
+import warnings
+
+import numpy as np
+
+from .. import functional as G
+from ..factories import tensor as _tensor
+from ..tensor import Tensor
+
+__all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "softmax",
+           "log_softmax", "relu", "sigmoid", "tanh", "softplus"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ----- helpers ------------------------------------------------------------------------------------
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _as_tensor(value, like):
+    return value if isinstance(value, Tensor) else _tensor(value, dtype=like.dtype)
+
+
+def _warn_if_broadcast(function, input, target):
+    """PyTorch broadcasts a regression target of another size, but warns: it is usually a bug."""
+    if target.shape != input.shape:
+        warnings.warn(
+            f"Using a target size ({target.shape!r}) that is different to the input size "
+            f"({input.shape!r}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.", UserWarning, stacklevel=3)
+        try:
+            np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+        except ValueError:
+            raise RuntimeError(f"{function}: the size of input {list(input.shape)} and of target "
+                               f"{list(target.shape)} cannot be broadcast together") from None
+
+
+def _regression(function, input, target, reduction, elementwise):
+    _check_reduction(reduction)
+    target = _as_tensor(target, input)
+    _warn_if_broadcast(function, input, target)
+    return _reduce(elementwise(input - target), reduction)
+
+
+def _implicit_dim(function, ndim):
+    warnings.warn(f"Implicit dimension choice for {function} has been deprecated. Change the call "
+                  "to include dim=X as an argument.", UserWarning, stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+# ----- activations --------------------------------------------------------------------------------
+def relu(input, inplace=False):
+    """max(x, 0), elementwise."""
+    return input.relu_() if inplace else G.relu(input)
+
+
+def sigmoid(input):
+    """1 / (1 + exp(-x)), elementwise."""
+    return G.sigmoid(input)
+
+
+def tanh(input):
+    """Hyperbolic tangent, elementwise."""
+    return G.tanh(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta*x)) / beta, and x itself where beta*x > threshold (as PyTorch).
+
+    The exp branch only ever sees inputs at or below the threshold, so the branch ``where``
+    discards cannot overflow and poison the gradient with 0 * inf.
+    """
+    scaled = input * beta
+    linear = scaled > threshold
+    safe = G.where(linear, G.zeros_like(scaled), scaled)
+    return G.where(linear, input, G.log1p(G.exp(safe)) / beta)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """x - logsumexp(x) along ``dim``: finite for any finite logits."""
+    if dim is None:
+        dim = _implicit_dim("log_softmax", input.ndim)
+    if dtype is not None:
+        input = input.to(dtype)
+    return input - G.logsumexp(input, dim, keepdim=True)
+
+
+def softmax(input, dim=None, dtype=None):
+    """exp(x - max) / sum(exp(x - max)) along ``dim``; the max is a constant shift (detached)."""
+    if dim is None:
+        dim = _implicit_dim("softmax", input.ndim)
+    if dtype is not None:
+        input = input.to(dtype)
+    shifted = G.exp(input - input.detach().amax(dim, keepdim=True))
+    return shifted / shifted.sum(dim, keepdim=True)
+
+
+# ----- regression losses --------------------------------------------------------------------------
+def mse_loss(input, target, reduction="mean"):
+    """(x - y)^2, reduced."""
+    return _regression("mse_loss", input, target, reduction, lambda d: d * d)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """|x - y|, reduced."""
+    return _regression("l1_loss", input, target, reduction, G.abs)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = x - y); plain L1 when beta = 0."""
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+
+    def elementwise(d):
+        size = G.abs(d)
+        return G.where(size < beta, 0.5 * d * d / beta, size - 0.5 * beta)
+    return _regression("smooth_l1_loss", input, target, reduction, elementwise)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta) (d = x - y)."""
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+
+    def elementwise(d):
+        size = G.abs(d)
+        return G.where(size <= delta, 0.5 * d * d, delta * (size - 0.5 * delta))
+    return _regression("huber_loss", input, target, reduction, elementwise)
+
+
+# ----- classification losses ----------------------------------------------------------------------
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-(y log x + (1 - y) log(1 - x)) for probabilities x, each log clamped at -100 (as PyTorch)."""
+    _check_reduction(reduction)
+    target = _as_tensor(target, input)
+    if target.shape != input.shape:
+        raise ValueError(f"Using a target size ({target.shape!r}) that is different to the input "
+                         f"size ({input.shape!r}) is deprecated. Please ensure they have the same "
+                         "size.")
+    values = input.detach().numpy()
+    if np.any((values < 0) | (values > 1)):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    log_x = G.clamp(G.log(input), min=-100)
+    log_1mx = G.clamp(G.log(1 - input), min=-100)
+    loss = -(target * log_x + (1 - target) * log_1mx)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """BCE on logits x: max(x, 0) - x*y + log1p(exp(-|x|)), finite for any finite x.
+
+    max(x, 0) is written (x + |x|) / 2 so that the gradient at x = 0 is sigmoid(0) - y, as PyTorch's.
+    """
+    _check_reduction(reduction)
+    target = _as_tensor(target, input)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({target.shape!r}) must be the same as input size "
+                         f"({input.shape!r})")
+    size = G.abs(input)
+    log_one_plus_exp_minus_size = G.log1p(G.exp(-size))
+    if pos_weight is None:
+        loss = 0.5 * (input + size) - input * target + log_one_plus_exp_minus_size
+    else:
+        log_weight = 1 + (pos_weight - 1) * target
+        # -log(sigmoid(x)) = log1p(exp(-|x|)) + max(-x, 0)
+        loss = (1 - target) * input + log_weight * (log_one_plus_exp_minus_size
+                                                    + 0.5 * (size - input))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """-input[n, target[n]] (times weight[target[n]]); 'mean' divides by the summed weights."""
+    _check_reduction(reduction)
+    log_probs, classes = _rows_by_class(input, target)
+    num_classes = log_probs.shape[1]
+    if weight is not None and tuple(weight.shape) != (num_classes,):
+        raise RuntimeError(f"weight tensor should be defined either for all {num_classes} classes "
+                           f"or no classes but got weight tensor of shape: {list(weight.shape)}")
+    kept = classes != ignore_index
+    bad = classes[kept & ((classes < 0) | (classes >= num_classes))]
+    if bad.size:
+        raise IndexError(f"Target {bad[0]} is out of bounds.")
+    safe_classes = np.where(kept, classes, 0)
+    class_weights = np.ones(num_classes) if weight is None else weight.detach().numpy()
+    row_weights = np.where(kept, class_weights[safe_classes], 0).astype(input.detach().numpy().dtype)
+    picked = log_probs[np.arange(len(classes)), safe_classes]
+    losses = -picked * _tensor(row_weights)
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "mean":
+        return losses.sum() / float(row_weights.sum())
+    return losses.reshape(_target_shape(input, target))
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """log_softmax over the class dimension (1, or 0 for a single sample) then nll_loss; or,
+    with a float target of input's shape (class probabilities), -sum(y * log_softmax(x))."""
+    _check_reduction(reduction)
+    if label_smoothing != 0.0:
+        raise NotImplementedError("cross_entropy: label_smoothing is not supported yet")
+    class_dim = 0 if input.ndim == 1 else 1
+    log_probs = log_softmax(input, class_dim)
+    if isinstance(target, Tensor) and target.is_floating_point():
+        return _soft_cross_entropy(log_probs, target, weight, reduction, class_dim)
+    return nll_loss(log_probs, target, weight, ignore_index, reduction)
+
+
+def _soft_cross_entropy(log_probs, target, weight, reduction, class_dim):
+    if target.shape != log_probs.shape:
+        raise RuntimeError(f"cross_entropy: a probability target must have the input's shape "
+                           f"{list(log_probs.shape)}, got {list(target.shape)}")
+    terms = log_probs * target
+    if weight is not None:
+        shape = [1] * log_probs.ndim
+        shape[class_dim] = -1
+        terms = terms * weight.reshape(shape)
+    losses = -terms.sum(class_dim)
+    return _reduce(losses, reduction)
+
+
+def _rows_by_class(input, target):
+    """input as (rows, classes) and target as a flat int64 array, checking their shapes agree."""
+    classes = np.asarray(target.detach().numpy() if isinstance(target, Tensor) else target)
+    if classes.dtype.kind not in "iu":
+        raise RuntimeError(f"expected scalar type Long but found {classes.dtype}")
+    if input.ndim == 1:
+        if classes.ndim != 0:
+            raise ValueError(f"Expected input batch_size (1) to match target batch_size "
+                             f"({classes.shape[0] if classes.ndim else 1}).")
+        return input.reshape(1, -1), classes.reshape(1).astype(np.int64)
+    if classes.ndim == 0 or classes.shape[0] != input.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({classes.shape[0] if classes.ndim else 0}).")
+    expected = (input.shape[0],) + tuple(input.shape[2:])
+    if classes.shape != expected:
+        raise RuntimeError(f"Expected target size {list(expected)}, got {list(classes.shape)}")
+    if input.ndim > 2:  # (N, C, d1, ...) -> (N * d1 * ..., C): the class axis last, then flatten
+        dims = (0,) + tuple(range(2, input.ndim)) + (1,)
+        input = input.permute(*dims).reshape(-1, input.shape[1])
+    return input, classes.reshape(-1).astype(np.int64)
+
+
+def _target_shape(input, target):
+    return tuple(target.shape) if isinstance(target, Tensor) else np.shape(target)

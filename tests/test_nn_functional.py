@@ -1,0 +1,161 @@
+"""glassgrad.nn.functional against PyTorch (float64, values and gradients within 1e-10), against
+hand-computed values without torch, and its reductions and shape errors."""
+
+import math
+
+import numpy as np
+import pytest
+
+import glassgrad as gg
+from glassgrad.nn import functional as F
+
+EXTREME = [[1e4, -1e4, 0.0], [-1e4, 1e4, 3.0]]
+ORDINARY = [[0.3, -1.2, 2.5], [1.0, 0.0, -0.7]]
+TARGET = [[0.5, -1.0, 4.0], [1.0, 0.2, -0.7]]
+PROBS = [[0.2, 0.9, 0.5], [0.01, 0.6, 0.99]]
+LABELS = [[0.0, 1.0, 1.0], [1.0, 0.0, 0.3]]
+
+
+def _cases():
+    """(name, call, inputs): call(F, lib, *tensors); only the first tensor requires grad."""
+    cases = []
+    for red in ("mean", "sum", "none"):
+        cases += [
+            (f"mse_{red}", lambda F, t, x, y, r=red: F.mse_loss(x, y, reduction=r), [ORDINARY, TARGET]),
+            (f"l1_{red}", lambda F, t, x, y, r=red: F.l1_loss(x, y, reduction=r), [ORDINARY, TARGET]),
+            (f"smooth_l1_{red}", lambda F, t, x, y, r=red: F.smooth_l1_loss(x, y, reduction=r, beta=0.5),
+             [ORDINARY, TARGET]),
+            (f"huber_{red}", lambda F, t, x, y, r=red: F.huber_loss(x, y, reduction=r, delta=0.8),
+             [ORDINARY, TARGET]),
+            (f"bce_{red}", lambda F, t, x, y, r=red: F.binary_cross_entropy(x, y, reduction=r), [PROBS, LABELS]),
+            (f"bce_logits_{red}", lambda F, t, x, y, r=red: F.binary_cross_entropy_with_logits(x, y, reduction=r),
+             [EXTREME, LABELS]),
+            (f"ce_index_{red}", lambda F, t, x, r=red: F.cross_entropy(x, t.tensor([1, 2]), reduction=r), [EXTREME]),
+            (f"ce_probs_{red}", lambda F, t, x, y, r=red: F.cross_entropy(x, y, reduction=r), [EXTREME, LABELS]),
+            (f"nll_{red}", lambda F, t, x, r=red: F.nll_loss(x, t.tensor([0, 2]), reduction=r), [ORDINARY]),
+        ]
+    cases += [
+        ("bce_logits_ordinary", lambda F, t, x, y: F.binary_cross_entropy_with_logits(x, y), [ORDINARY, LABELS]),
+        ("bce_logits_pos_weight", lambda F, t, x, y: F.binary_cross_entropy_with_logits(
+            x, y, pos_weight=t.tensor([1.0, 2.0, 0.5], dtype=t.float64)), [EXTREME, LABELS]),
+        ("bce_weight", lambda F, t, x, y: F.binary_cross_entropy(
+            x, y, weight=t.tensor([1.0, 2.0, 0.5], dtype=t.float64)), [PROBS, LABELS]),
+        ("ce_weight_ignore", lambda F, t, x: F.cross_entropy(
+            x, t.tensor([1, -100]), weight=t.tensor([1.0, 2.0, 0.5], dtype=t.float64)), [ORDINARY]),
+        ("ce_weight_mean", lambda F, t, x: F.cross_entropy(
+            x, t.tensor([1, 2]), weight=t.tensor([1.0, 2.0, 0.5], dtype=t.float64)), [ORDINARY]),
+        ("ce_single_sample", lambda F, t, x: F.cross_entropy(x[0], t.tensor(2)), [ORDINARY]),
+        ("ce_spatial", lambda F, t, x: F.cross_entropy(x.reshape(1, 2, 3), t.tensor([[0, 1, 1]])), [ORDINARY]),
+        ("log_softmax", lambda F, t, x: F.log_softmax(x, dim=1) * t.tensor([1.0, 2.0, 3.0], dtype=t.float64),
+         [EXTREME]),
+        ("log_softmax_dim0", lambda F, t, x: F.log_softmax(x, dim=0), [ORDINARY]),
+        ("softmax", lambda F, t, x: F.softmax(x, dim=1) * t.tensor([1.0, 2.0, 3.0], dtype=t.float64), [EXTREME]),
+        ("softmax_ordinary", lambda F, t, x: F.softmax(x, dim=-1) * t.tensor([1.0, 2.0, 3.0], dtype=t.float64),
+         [ORDINARY]),
+        ("relu", lambda F, t, x: F.relu(x), [ORDINARY]),
+        ("sigmoid", lambda F, t, x: F.sigmoid(x), [EXTREME]),
+        ("tanh", lambda F, t, x: F.tanh(x), [ORDINARY]),
+        ("softplus", lambda F, t, x: F.softplus(x), [EXTREME]),
+        ("softplus_beta", lambda F, t, x: F.softplus(x * 10, beta=2.0, threshold=15.0), [ORDINARY]),
+    ]
+    return cases
+
+
+CASES = _cases()
+
+
+def _run(lib, call, inputs):
+    tensors = [lib.tensor(v, dtype=lib.float64) for v in inputs]
+    tensors[0].requires_grad_(True)
+    out = call(lib.nn.functional, lib, *tensors)
+    weights = lib.tensor(np.linspace(0.5, 1.5, out.numel()).reshape(tuple(out.shape)), dtype=lib.float64)
+    (out * weights).sum().backward()  # a non-uniform upstream gradient exercises every element
+    return out.detach().numpy().copy(), tensors[0].grad.numpy().copy()
+
+
+@pytest.mark.parametrize("name,call,inputs", CASES, ids=[c[0] for c in CASES])
+def test_value_and_gradient_match_torch(name, call, inputs):
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional  # noqa: F401  (makes torch.nn.functional reachable as lib.nn.functional)
+    expected_value, expected_grad = _run(torch, call, inputs)
+    value, grad = _run(gg, call, inputs)
+    assert np.all(np.isfinite(value)) and np.all(np.isfinite(grad))
+    np.testing.assert_allclose(value, expected_value, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-10)
+
+
+# ----- without torch: hand-computed values ---------------------------------------------------------
+def test_mse_and_l1_by_hand():
+    x, y = gg.tensor([1.0, 2.0, 3.0], requires_grad=True), gg.tensor([1.0, 4.0, 0.0])
+    loss = F.mse_loss(x, y)
+    assert loss.item() == pytest.approx((0 + 4 + 9) / 3)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, -4 / 3, 2.0], rtol=1e-6)
+    assert F.l1_loss(x, y, reduction="sum").item() == pytest.approx(5.0)
+    np.testing.assert_allclose(F.l1_loss(x, y, reduction="none").detach().numpy(), [0, 2, 3])
+
+
+def test_cross_entropy_by_hand():
+    logits = gg.tensor([[0.0, math.log(3.0)]], dtype=gg.float64, requires_grad=True)
+    loss = F.cross_entropy(logits, gg.tensor([1]))
+    assert loss.item() == pytest.approx(-math.log(3 / 4), rel=1e-14)
+    loss.backward()
+    np.testing.assert_allclose(logits.grad.numpy(), [[0.25, -0.25]], rtol=1e-14)
+
+
+def test_stable_losses_at_extreme_logits_by_hand():
+    x = gg.tensor([1e4, -1e4], dtype=gg.float64, requires_grad=True)
+    loss = F.binary_cross_entropy_with_logits(x, gg.tensor([0.0, 0.0], dtype=gg.float64), reduction="sum")
+    assert loss.item() == pytest.approx(1e4)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 0.0])
+    np.testing.assert_allclose(F.softplus(x).detach().numpy(), [1e4, 0.0])
+    np.testing.assert_allclose(F.log_softmax(x, dim=0).detach().numpy(), [0.0, -2e4])
+
+
+def test_bce_with_logits_gradient_at_zero_is_sigmoid_minus_target():
+    x = gg.tensor([0.0], dtype=gg.float64, requires_grad=True)
+    F.binary_cross_entropy_with_logits(x, gg.tensor([1.0], dtype=gg.float64)).backward()
+    assert x.grad.item() == pytest.approx(-0.5)
+
+
+def test_softmax_rows_sum_to_one_and_implicit_dim_warns():
+    x = gg.tensor([[1.0, 2.0, 3.0], [1e4, 0.0, -1e4]], dtype=gg.float64)
+    np.testing.assert_allclose(F.softmax(x, dim=1).sum(1).numpy(), [1.0, 1.0])
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        F.softmax(x)
+
+
+# ----- reductions and errors -----------------------------------------------------------------------
+def test_reductions_agree_with_each_other():
+    x, y = gg.randn(4, 3), gg.randn(4, 3)
+    for loss in (F.mse_loss, F.l1_loss, F.smooth_l1_loss, F.huber_loss):
+        none = loss(x, y, reduction="none")
+        assert none.shape == x.shape
+        assert loss(x, y, reduction="sum").item() == pytest.approx(none.sum().item(), rel=1e-6)
+        assert loss(x, y).item() == pytest.approx(none.mean().item(), rel=1e-6)
+
+
+def test_bad_reduction_is_refused():
+    with pytest.raises(ValueError, match="elementwise_mean is not a valid value for reduction"):
+        F.mse_loss(gg.ones(2), gg.ones(2), reduction="elementwise_mean")
+
+
+def test_regression_target_of_another_size_warns_or_fails():
+    with pytest.warns(UserWarning, match=r"target size \(torch.Size\(\[3, 1\]\)\) that is different"):
+        F.mse_loss(gg.ones(3), gg.ones(3, 1))
+    with pytest.raises(RuntimeError, match="cannot be broadcast"), pytest.warns(UserWarning):
+        F.mse_loss(gg.ones(3), gg.ones(2))
+
+
+def test_classification_shape_errors():
+    with pytest.raises(ValueError, match=r"Target size \(torch.Size\(\[2\]\)\) must be the same as input size"):
+        F.binary_cross_entropy_with_logits(gg.ones(3), gg.ones(2))
+    with pytest.raises(ValueError, match="different to the input size"):
+        F.binary_cross_entropy(gg.full((3,), 0.5), gg.ones(2))
+    with pytest.raises(ValueError, match=r"Expected input batch_size \(3\) to match target batch_size \(2\)"):
+        F.cross_entropy(gg.zeros(3, 4), gg.tensor([0, 1]))
+    with pytest.raises(IndexError, match="Target 7 is out of bounds"):
+        F.nll_loss(gg.zeros(2, 4), gg.tensor([0, 7]))
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        F.binary_cross_entropy(gg.tensor([1.5]), gg.tensor([1.0]))
