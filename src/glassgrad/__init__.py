@@ -29,7 +29,7 @@ from ._methods import bind_methods as _bind_methods
 __version__ = "0.1.0"
 
 
-_LAZY_SUBMODULES = {"nn", "optim", "viz", "expr", "worked", "explanation"}
+_LAZY_SUBMODULES = {"nn", "optim", "viz", "expr", "worked", "explanation", "fit"}
 
 
 def __getattr__(name):
