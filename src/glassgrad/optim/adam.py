@@ -7,7 +7,6 @@ fused, bias corrections in Python floats), so float32 results agree with PyTorch
 
 import numpy as np
 
-from ..autograd import no_grad
 from ..factories import tensor, zeros_like
 from ..tensor import Tensor
 from . import _rounding as R
@@ -37,15 +36,6 @@ class Adam(Optimizer):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize, foreach=foreach)
         super().__init__(params, defaults)
-
-    def step(self, closure=None):
-        """Update every parameter that has a gradient; returns the closure's loss, if given."""
-        loss = self._evaluate(closure)
-        with no_grad():
-            for group in self.param_groups:
-                for param in self._params_with_grad(group):
-                    self._update(param, group)
-        return loss
 
     def _state_for(self, param, amsgrad):
         """The parameter's state, created on its first step (a float32 step count, as PyTorch)."""

@@ -9,7 +9,7 @@ import copy
 import warnings
 from collections import defaultdict
 
-from ..autograd import enable_grad
+from ..autograd import enable_grad, no_grad
 from ..tensor import Tensor
 
 
@@ -80,6 +80,16 @@ class Optimizer:
                     _zero_in_place(param.grad)
 
     def step(self, closure=None):
+        """Update every parameter that has a gradient; returns the closure's loss, if given."""
+        loss = self._evaluate(closure)
+        with no_grad():
+            for group in self.param_groups:
+                for param in self._params_with_grad(group):
+                    self._update(param, group)
+        return loss
+
+    def _update(self, param, group):
+        """One parameter's update, in place: what each optimizer defines."""
         raise NotImplementedError
 
     @staticmethod

@@ -6,7 +6,6 @@ PyTorch's kernel), so float32 results agree with PyTorch bit for bit.
 
 import numpy as np
 
-from ..autograd import no_grad
 from ..tensor import Tensor
 from . import _rounding as R
 from .optimizer import Optimizer
@@ -33,15 +32,6 @@ class SGD(Optimizer):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize, foreach=foreach)
         super().__init__(params, defaults)
-
-    def step(self, closure=None):
-        """Update every parameter that has a gradient; returns the closure's loss, if given."""
-        loss = self._evaluate(closure)
-        with no_grad():
-            for group in self.param_groups:
-                for param in self._params_with_grad(group):
-                    self._update(param, group)
-        return loss
 
     def _update(self, param, group):
         grad = param.grad._data
