@@ -9,7 +9,8 @@ from html import escape
 
 from .diagram import diagram_svg
 from .notation import format_number
-from .render import UPDATE_HEADER, _checked_line, _network_line, _sections, _table_cells, _updated_names
+from .render import (UPDATE_HEADER, _checked_line, _network_line, _sections, _table_cells,
+                     _updated_names, equation_steps)
 from .solution import LOSS_FORMULAS
 
 _CSS = """
@@ -64,10 +65,7 @@ def _summary(solution):
 
 def _html_quantity(quantity):
     value = format_number(quantity.value)
-    steps = [quantity.formula.text]
-    for step in (quantity.substituted.text, value):
-        if step not in steps:
-            steps.append(step)
+    steps = equation_steps(quantity, "text")
     cells = [f'<span class="name">{escape(quantity.name)}</span>', f"<span>= {escape(steps[0])}</span>"]
     for step in steps[1:]:
         css = ' class="value"' if step == value else ""

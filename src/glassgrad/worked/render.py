@@ -58,12 +58,7 @@ def render_text(solution):
 
 
 def _text_quantity(quantity):
-    value = format_number(quantity.value)
-    steps = [quantity.formula.text]
-    if quantity.substituted.text not in steps:
-        steps.append(quantity.substituted.text)
-    if value not in steps:
-        steps.append(value)
+    steps = equation_steps(quantity, "text")
     indent = " " * len(quantity.name)
     return [f"{quantity.name} = {steps[0]}"] + [f"{indent} = {step}" for step in steps[1:]]
 
@@ -111,12 +106,7 @@ def render_markdown(solution, diagram_file=None):
 
 
 def _markdown_quantity(quantity):
-    value = format_number(quantity.value)
-    steps = [quantity.formula.latex]
-    if quantity.substituted.latex not in steps:
-        steps.append(quantity.substituted.latex)
-    if value not in steps:
-        steps.append(value)
+    steps = equation_steps(quantity)
     body = r" \\ ".join([f"{quantity.latex_name} &= {steps[0]}"] + [f"&= {s}" for s in steps[1:]])
     return ["$$", rf"\begin{{aligned}} {body} \end{{aligned}}", "$$", ""]
 
@@ -164,10 +154,11 @@ def render_latex(solution):
     return "\n".join(lines) + "\n"
 
 
-def equation_steps(quantity):
-    """The distinct right-hand sides in LaTeX: formula, numbers substituted, value."""
-    steps = [quantity.formula.latex]
-    for step in (quantity.substituted.latex, format_number(quantity.value)):
+def equation_steps(quantity, form="latex"):
+    """The distinct right-hand sides, as ``form`` ("latex" or "text"): formula, numbers
+    substituted, value (a step equal to the one before it is shown once)."""
+    steps = [getattr(quantity.formula, form)]
+    for step in (getattr(quantity.substituted, form), format_number(quantity.value)):
         if step not in steps:
             steps.append(step)
     return steps
