@@ -6,6 +6,8 @@ usage error, 1 for a failure), never a traceback; output files are written whole
     glassgrad explain EXPR --at x=3 y=4 [--format text|md|tex|html] [-o FILE] [--json]
     glassgrad backprop SPEC.toml [--format text|md|tex|html|pdf|json] [-o FILE] [--set name=value ...] [--json]
                        [--check answers.toml]
+    glassgrad fit DATA.csv --model FORMULA [--target y] [--lr LR] [--epochs N] [--optimizer sgd|adam]
+                  [--log-every N] [--patience N] [--standardize] [--plot FILE] [--json] [--seed-models]
     glassgrad hw3 [--out DIR] [--only q1,q2,q3]
 
 Heavy modules are imported inside the command that needs them, so ``glassgrad grad`` starts fast.
@@ -284,6 +286,8 @@ def build_parser():
     backprop.add_argument("--check", metavar="ANSWERS.toml",
                           help="grade a hand calculation: exit status 1 if any answer is wrong")
     backprop.set_defaults(run=_backprop)
+    from .fit.cli import register as register_fit
+    register_fit(commands)
     hw3 = commands.add_parser("hw3", help="answer the HW3 homework and write the report")
     hw3.add_argument("--out", default="hw3-report", help="output folder (default: hw3-report)")
     hw3.add_argument("--only", help="comma-separated questions to run, e.g. q1,q3")

@@ -1,8 +1,9 @@
-"""Fitting models to data (the seed's Q2): the closed-form least-squares optimum as a check.
+"""Fitting models to data by gradient descent (the seed's Q2), checked against the exact answer.
 
-``least_squares`` solves a model that is linear in its parameters exactly, in float64, so a
-gradient-descent fit can be compared with the best possible answer. The training loop, the
-optimizers' use and the ``glassgrad fit`` command build on it (issue 5).
+``fit`` trains any formula's parameters on a data table (SGD or Adam on the mean squared error,
+with the seed's log lines, a progress bar, early and divergence stops); ``least_squares`` and
+``linear_least_squares`` give the closed-form optimum that a model linear in its parameters is
+measured against; ``load_csv`` reads the data.
 
 >>> import numpy as np
 >>> fit = least_squares({"x": np.array([1.0, 2.0, 3.0])}, np.array([2.0, 4.0, 6.0]))
@@ -10,6 +11,11 @@ optimizers' use and the ``glassgrad fit`` command build on it (issue 5).
 (2.0, 0.0, 0.0)
 """
 
-from .closed_form import LeastSquares, least_squares
+from .closed_form import LeastSquares, least_squares, linear_least_squares
+from .data import DataError, Table, load_csv, read_csv
+from .model import LinearForm, Model, ModelError
+from .training import Diverged, FitResult, fit, largest_stable_lr
 
-__all__ = ["LeastSquares", "least_squares"]
+__all__ = ["fit", "FitResult", "Diverged", "Model", "ModelError", "LinearForm", "LeastSquares",
+           "least_squares", "linear_least_squares", "largest_stable_lr", "load_csv", "read_csv",
+           "Table", "DataError"]

@@ -11,8 +11,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class LeastSquares:
-    """The optimum: parameters by name (``b`` for the bias, ``w_<feature>`` for the rest), the
-    mean squared error there, and the design matrix's rank."""
+    """The optimum: parameters by name, the mean squared error there, and the design matrix's
+    rank (fewer than the parameters when some are redundant, as in ``b + c + w*x``)."""
 
     params: dict
     mse: float
@@ -31,13 +31,31 @@ def least_squares(features, target, bias=True):
         if len(column) != len(y):
             raise ValueError(f"least_squares: feature {name!r} has {len(column)} values, "
                              f"the target has {len(y)}")
+    if bias:
+        columns = {"b": np.ones_like(y), **{f"w_{name}": column for name, column in columns.items()}}
+    else:
+        columns = {f"w_{name}": column for name, column in columns.items()}
+    return linear_least_squares(columns, y)
+
+
+def linear_least_squares(columns, target):
+    """The coefficients minimising mean((target - sum_k c_k * columns[k])^2), by name.
+
+    The general form: any model linear in its parameters is a set of columns (one per parameter)
+    once its offset is subtracted from the target.
+    """
+    columns = {name: _as_column(name, values) for name, values in columns.items()}
+    y = _as_column("target", target)
+    for name, column in columns.items():
+        if len(column) != len(y):
+            raise ValueError(f"least_squares: column {name!r} has {len(column)} values, "
+                             f"the target has {len(y)}")
     if len(y) == 0:
         raise ValueError("least_squares: no data")
-    names = (["b"] if bias else []) + [f"w_{name}" for name in columns]
-    design = np.column_stack(([np.ones_like(y)] if bias else []) + list(columns.values()))
+    design = np.column_stack(list(columns.values())) if columns else np.zeros((len(y), 0))
     coefficients, _, rank, _ = np.linalg.lstsq(design, y, rcond=None)
     residual = y - design @ coefficients
-    return LeastSquares(dict(zip(names, coefficients.tolist())), float(residual @ residual / len(y)),
+    return LeastSquares(dict(zip(columns, coefficients.tolist())), float(residual @ residual / len(y)),
                         int(rank))
 
 
