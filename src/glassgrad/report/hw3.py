@@ -12,7 +12,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 import glassgrad as torch
+from glassgrad.fit import linear_least_squares
 
 Q2_X = [1.5420291, 1.8935232, 2.1603365, 2.5381863, 2.893443, 3.838855, 3.925425, 4.2233696,
         4.235571, 4.273397, 4.9332876, 6.4704757, 6.517571, 6.87826, 7.0009003, 7.035741,
@@ -64,6 +67,23 @@ def _train(x, y, bias, epochs, learning_rate, log_interval, log):
     return w, b
 
 
+def _against_optimum(features, y, bias, w, b):
+    """A Markdown table of the trained weights beside the exact least-squares optimum."""
+    columns = {f"w{k + 1}": features[:, k].numpy().astype("float64") for k in range(features.shape[1])}
+    trained = {f"w{k + 1}": w[0, k].item() for k in range(features.shape[1])}
+    if bias:
+        columns = {"b": np.ones(len(y)), **columns}
+        trained = {"b": b.item(), **trained}
+    target = y.numpy().reshape(-1).astype("float64")
+    optimum = linear_least_squares(columns, target)
+    design = np.column_stack(list(columns.values()))
+    mse = float(np.mean((target - design @ np.array(list(trained.values()))) ** 2))
+    rows = [f"| {name} | {trained[name]:.7g} | {optimum.params[name]:.7g} |" for name in columns]
+    rows.append(f"| MSE | {mse:.7g} | {optimum.mse:.7g} |")
+    return ("Against the exact least-squares optimum (float64):\n\n"
+            "| | gradient descent | optimum |\n| --- | --- | --- |\n" + "\n".join(rows))
+
+
 def q2(assets, progress):
     """The seed's three regression models, trained by gradient descent."""
     x = torch.tensor(Q2_X).view(-1, 1)
@@ -79,7 +99,8 @@ def q2(assets, progress):
         log = []
         w, b = _train(features, y, bias, epochs, lr, interval, log)
         body = "\n".join(log + [f" Weights {w}, ", f"Bias: {b}"])
-        parts.append(f"### {title}\n\nlearning rate {lr}, {epochs} epochs\n\n```\n{body}\n```\n")
+        parts.append(f"### {title}\n\nlearning rate {lr}, {epochs} epochs\n\n```\n{body}\n```\n\n"
+                     + _against_optimum(features, y, bias, w, b) + "\n")
     return "\n".join(parts)
 
 
