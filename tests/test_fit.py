@@ -298,3 +298,17 @@ def test_a_nonlinear_model_fits_without_a_closed_form():
                  epochs=3000, init={"a": 1.0, "k": 0.1}, dtype=gg.float64)
     assert result.optimum is None and "exp(k * x)" in result.nonlinear_reason
     assert result.params == {"a": pytest.approx(2.0, rel=1e-4), "k": pytest.approx(0.7, rel=1e-4)}
+
+
+def test_progress_bar_shows_the_fraction_done_and_clears_its_line():
+    from glassgrad.fit.progress import ProgressBar
+    stream = io.StringIO()
+    bar = ProgressBar(200, stream=stream, delay=0.0, interval=0.0)
+    bar.update(50, 1.5)
+    drawn = stream.getvalue()
+    assert drawn.startswith("\r[######..................]  25% epoch 50/200 loss 1.5 (")
+    bar.close()
+    assert stream.getvalue()[len(drawn):] == "\r" + " " * 100 + "\r"
+    quiet = io.StringIO()
+    ProgressBar(200, stream=quiet, delay=60.0).update(50, 1.5)  # a short run draws nothing
+    assert quiet.getvalue() == ""

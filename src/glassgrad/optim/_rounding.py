@@ -35,11 +35,11 @@ def _two_product(a, b):
 def fused_multiply_add(a, b, c):
     """a * b + c with a single rounding (as the FMA in PyTorch's kernels), in c's dtype."""
     dtype = np.result_type(a, b, c)
-    a, b, c = (np.asarray(v, dtype=dtype) for v in (a, b, c))
     if dtype == np.float32:
         # float32 x float32 is exact in float64, so only the final rounding to float32 remains
-        wide = a.astype(np.float64) * b.astype(np.float64) + c.astype(np.float64)
-        return wide.astype(np.float32)
+        wide = np.multiply(a, b, dtype=np.float64)
+        return np.asarray(np.add(wide, c, dtype=np.float64)).astype(np.float32)
+    a, b, c = (np.asarray(v, dtype=dtype) for v in (a, b, c))
     if dtype != np.float64:
         return a * b + c
     with np.errstate(all="ignore"):

@@ -10,7 +10,7 @@ import numpy as np
 from ..factories import tensor, zeros_like
 from ..tensor import Tensor
 from . import _rounding as R
-from .optimizer import Optimizer
+from .optimizer import Optimizer, assign
 
 
 class Adam(Optimizer):
@@ -59,9 +59,9 @@ class Adam(Optimizer):
             grad = R.add_scaled(grad, param._data, group["weight_decay"])
 
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg.copy_(Tensor._wrap(R.lerp(exp_avg._data, grad, 1 - beta1)))
+        assign(exp_avg, R.lerp(exp_avg._data, grad, 1 - beta1))
         decayed = exp_avg_sq._data * R.scalar(beta2, grad)
-        exp_avg_sq.copy_(Tensor._wrap(R.addcmul(decayed, grad, grad, 1 - beta2)))
+        assign(exp_avg_sq, R.addcmul(decayed, grad, grad, 1 - beta2))
 
         step = state["step"].item()
         step_size = group["lr"] / (1 - beta1 ** step)
@@ -69,8 +69,8 @@ class Adam(Optimizer):
         second_moment = exp_avg_sq._data
         if group["amsgrad"]:
             running_max = state["max_exp_avg_sq"]
-            running_max.copy_(Tensor._wrap(np.maximum(running_max._data, second_moment)))
+            assign(running_max, np.maximum(running_max._data, second_moment))
             second_moment = running_max._data
         denom = np.sqrt(second_moment) / R.scalar(bias_correction2_sqrt, grad)
         denom = denom + R.scalar(group["eps"], grad)
-        param.copy_(Tensor._wrap(R.addcdiv(param._data, exp_avg._data, denom, -step_size)))
+        assign(param, R.addcdiv(param._data, exp_avg._data, denom, -step_size))

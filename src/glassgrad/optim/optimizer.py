@@ -181,3 +181,10 @@ def _cast_state(key, value, param):
     if key == "step" or not isinstance(value, Tensor) or not value.is_floating_point():
         return value
     return value.to(param.dtype)
+
+
+def assign(tensor, values):
+    """Write ``values`` into ``tensor``'s own array and bump its version: an optimizer's in-place
+    update, without copy_'s autograd checks (steps run under no_grad on leaves)."""
+    tensor._write(values, "step")
+    tensor._bump_version()

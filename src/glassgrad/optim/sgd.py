@@ -8,7 +8,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import _rounding as R
-from .optimizer import Optimizer
+from .optimizer import Optimizer, assign
 
 
 class SGD(Optimizer):
@@ -42,7 +42,7 @@ class SGD(Optimizer):
         momentum = group["momentum"]
         if momentum != 0:
             grad = self._apply_momentum(param, grad, group)
-        param.copy_(Tensor._wrap(R.add_scaled(param._data, grad, -group["lr"])))
+        assign(param, R.add_scaled(param._data, grad, -group["lr"]))
 
     def _apply_momentum(self, param, grad, group):
         """Update the momentum buffer; return the direction to step along."""
@@ -54,7 +54,7 @@ class SGD(Optimizer):
             state["momentum_buffer"] = buffer
         else:
             decayed = buffer._data * R.scalar(momentum, buffer._data)
-            buffer.copy_(Tensor._wrap(R.add_scaled(decayed, grad, 1 - group["dampening"])))
+            assign(buffer, R.add_scaled(decayed, grad, 1 - group["dampening"]))
         if group["nesterov"]:
             return R.add_scaled(grad, buffer._data, momentum)
         return buffer._data
