@@ -659,23 +659,25 @@ def test_torch_raises_too(torch, case):
 
 
 # ----- report/hw3.py and the command line (cli.py) ---------------------------------------------
-def _boom(*_):
-    raise ValueError("boom")
+def _failing_q1(monkeypatch):
+    from glassgrad.report import notebook
+    monkeypatch.setitem(notebook.EXTRAS, "q1", [("code", "1 / 0")])
 
 
 def test_a_failing_question_names_it_and_writes_nothing(monkeypatch, tmp_path):
-    monkeypatch.setitem(hw3.QUESTIONS, "q1", _boom)
-    with pytest.raises(RuntimeError, match=msg("Q1 failed: boom")):
+    _failing_q1(monkeypatch)
+    with pytest.raises(RuntimeError, match=msg("Q1 failed: a notebook cell raised ZeroDivisionError: division by zero")):
         hw3.write_report(tmp_path / "out", only=["q1"])
     assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_reports_a_failing_question_in_one_line(monkeypatch, tmp_path, capsys):
-    monkeypatch.setitem(hw3.QUESTIONS, "q1", _boom)
+    _failing_q1(monkeypatch)
     status = cli.main(["hw3", "--only", "q1", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert status == 1
-    assert err.splitlines()[-1] == "glassgrad hw3: error: Q1 failed: boom"
+    assert err.splitlines()[-1] == ("glassgrad hw3: error: Q1 failed: a notebook cell raised "
+                                    "ZeroDivisionError: division by zero")
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
 
@@ -692,7 +694,7 @@ def test_cli_unknown_only_value_is_one_line_and_exit_status_2(tmp_path):
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "glassgrad hw3: --only: unknown question(s) q9; choose from q1, q2, q3"]
+        "glassgrad hw3: --only: unknown question(s) q9; choose from q1, q2, q3, q4"]
     assert "Traceback" not in result.stderr
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []  # no staging folder either
@@ -833,7 +835,7 @@ def test_bad_input_is_refused(call, exc, match):
 
 def test_cli_only_with_no_question_is_a_usage_error(monkeypatch, tmp_path, capsys):
     ran = []
-    monkeypatch.setattr(hw3, "write_report", lambda out, only=None, progress=None: ran.append(only) or out)
+    monkeypatch.setattr(hw3, "write_report", lambda out, only=None, progress=None, q4_spec=None: ran.append(only) or [])
     status = cli.main(["hw3", "--only", ",", "--out", str(tmp_path / "out")])
     assert (status, ran) == (2, [])
     assert len(capsys.readouterr().err.splitlines()) == 1

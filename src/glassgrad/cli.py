@@ -8,7 +8,7 @@ usage error, 1 for a failure), never a traceback; output files are written whole
                        [--check answers.toml]
     glassgrad fit DATA.csv --model FORMULA [--target y] [--lr LR] [--epochs N] [--optimizer sgd|adam]
                   [--log-every N] [--patience N] [--standardize] [--plot FILE] [--json] [--seed-models]
-    glassgrad hw3 [--out DIR] [--only q1,q2,q3]
+    glassgrad hw3 [--out DIR] [--only q1,q2,q3,q4] [--q4 SPEC.toml]
 
 Heavy modules are imported inside the command that needs them, so ``glassgrad grad`` starts fast.
 """
@@ -246,8 +246,16 @@ def _hw3(args):
         unknown = [q for q in only if q not in QUESTIONS]
         if unknown:
             raise UsageError(f"--only: unknown question(s) {', '.join(unknown)}; choose from {', '.join(QUESTIONS)}")
-    path = write_report(args.out, only=only, progress=main_progress)
-    print(f"wrote {path}")
+    if args.q4 and not Path(args.q4).is_file():
+        raise UsageError(f"--q4: no such file {args.q4}")
+    if args.q4:
+        from .worked import SpecError, load_spec
+        try:
+            load_spec(args.q4)  # a bad spec is a usage error, found before the long run starts
+        except SpecError as error:
+            raise UsageError(str(error)) from None
+    for path in write_report(args.out, only=only, progress=main_progress, q4_spec=args.q4):
+        print(f"wrote {path}")
     return 0
 
 
@@ -291,6 +299,7 @@ def build_parser():
     hw3 = commands.add_parser("hw3", help="answer the HW3 homework and write the report")
     hw3.add_argument("--out", default="hw3-report", help="output folder (default: hw3-report)")
     hw3.add_argument("--only", help="comma-separated questions to run, e.g. q1,q3")
+    hw3.add_argument("--q4", metavar="SPEC.toml", help="Q4's network (default: the seed's)")
     hw3.set_defaults(run=_hw3)
     return parser
 

@@ -24,13 +24,15 @@ class TypstNotFound(RuntimeError):
 # ---- LaTeX (our subset) -> Typst math -------------------------------------------------------
 
 _COMMANDS = {r"\cdot": " dot ", r"\partial": "partial ", r"\ln": "ln ", r"\tanh": "tanh",
-             r"\max": "max", r"\eta": "eta ", r"\ ": " "}
+             r"\max": "max", r"\eta": "eta ", r"\ ": " ", r"\exp": "exp", r"\log": "log",
+             r"\sum": "sum ", r"\left": "", r"\right": ""}  # Typst sizes delimiters itself
 _TOKEN = re.compile(r"\\[A-Za-z]+|\\.|[A-Za-z]+[0-9]*|[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?|\s+|.")
 
 
 def latex_to_typst(latex):
-    """Typst math for one LaTeX formula built by `notation.py` (fractions, sub/superscripts,
-    \\mathrm, \\text, \\partial, \\cdot and the elementary functions)."""
+    """Typst math for one LaTeX formula built by `notation.py` or written in the HW3 report
+    (fractions, sub/superscripts, hats, \\mathrm, \\text, \\partial, \\cdot, \\sum and the
+    elementary functions)."""
     tokens = _TOKEN.findall(latex)
     output, _ = _translate(tokens, 0)
     return re.sub(r" {2,}", " ", output).strip()
@@ -47,6 +49,10 @@ def _translate(tokens, index, stop=None):
             top, index = _group(tokens, index + 1)
             bottom, index = _group(tokens, index)
             out.append(f"frac({top}, {bottom})")
+            continue
+        if token == r"\hat":
+            inner, index = _group(tokens, index + 1)
+            out.append(f"hat({inner})")
             continue
         if token in (r"\mathrm", r"\text"):
             word, index = _raw_group(tokens, index + 1)
