@@ -139,49 +139,64 @@ def fit(model, data, target=None, *, lr=None, epochs=1000, optimizer="sgd", mome
     logger = logger or (SeedLog() if log_every else None)
     bar = ProgressBar(epochs) if wants_progress(progress) else None
 
-    losses = np.empty(epochs)
     settings = {"optimizer": optimizer, "lr": lr, "dtype": dtype, "standardized": standardize,
                 "optimum": optimum, "nonlinear_reason": model.nonlinear_reason if linear is None else None,
                 "began": time.perf_counter(), "table": table}
-    best, best_epoch, stopped = math.inf, 0, "finished"
-    epoch = 0
+    finish = lambda losses, epoch, stopped: _result(model, target, map_back, params, losses,
+                                                    epoch, stopped, settings)
     try:
-        for epoch in range(epochs):
-            error = predict(params) - y
-            loss = (error * error).mean()
-            value = loss.item()
-            if not math.isfinite(value):
-                partial = _result(model, target, map_back, params, losses[:epoch], epoch,
-                                  "diverged", settings)
-                raise Diverged(_divergence_message(value, epoch + 1, optimizer, lr, momentum,
-                                                   design, standardize), epoch + 1, partial)
-            losses[epoch] = value
-            if logger is not None and log_every and epoch % log_every == 0:
-                logger(epoch + 1, value)
-            if bar is not None:
-                bar.update(epoch + 1, value)
-            step.zero_grad()
-            loss.backward()
-            step.step()
-            if value < best:
-                best, best_epoch = value, epoch
-            elif patience is not None and epoch - best_epoch >= patience:
-                epoch += 1
-                if value > losses[0]:  # not a plateau: the loss is climbing away
-                    raise Diverged(
-                        f"the loss grew from {losses[0]:.6g} to {value:.6g} by epoch {epoch} "
-                        f"({optimizer}, lr {lr:g}): the steps are too big; try a smaller learning "
-                        f"rate, e.g. lr {_round_down(lr / 10)}", epoch,
-                        _result(model, target, map_back, params, losses[:epoch], epoch,
-                                "diverged", settings))
-                stopped = f"stopped early: no new low of the loss in {patience} epochs"
-                break
+        # NumPy's overflow warnings would repeat what the divergence check says in one line
+        with np.errstate(over="ignore", invalid="ignore"):
+            losses, stopped = _descend(predict, y, params, step, epochs, logger, log_every, bar,
+                                       patience)
+    except _LossNotFinite as stop:
+        if stop.climbing:
+            message = (f"the loss grew from {stop.losses[0]:.6g} to {stop.value:.6g} by epoch "
+                       f"{stop.epoch} ({optimizer}, lr {lr:g}): the steps are too big; try a "
+                       f"smaller learning rate, e.g. lr {_round_down(lr / 10)}")
         else:
-            epoch = epochs
+            message = _divergence_message(stop.value, stop.epoch, optimizer, lr, momentum, design,
+                                          standardize)
+        raise Diverged(message, stop.epoch, finish(stop.losses, len(stop.losses), "diverged")) from None
     finally:
         if bar is not None:
             bar.close()
-    return _result(model, target, map_back, params, losses[:epoch], epoch, stopped, settings)
+    return finish(losses, len(losses), stopped)
+
+
+class _LossNotFinite(Exception):
+    """Raised inside the loop: the loss became inf or nan (or, with patience, kept climbing)."""
+
+    def __init__(self, value, epoch, losses, climbing=False):
+        super().__init__(value)
+        self.value, self.epoch, self.losses, self.climbing = value, epoch, losses, climbing
+
+
+def _descend(predict, y, params, step, epochs, logger, log_every, bar, patience):
+    """The training loop: (the loss at each epoch, why it stopped)."""
+    losses = np.empty(epochs)
+    best, best_epoch = math.inf, 0
+    for epoch in range(epochs):
+        error = predict(params) - y
+        loss = (error * error).mean()
+        value = loss.item()
+        if not math.isfinite(value):
+            raise _LossNotFinite(value, epoch + 1, losses[:epoch])
+        losses[epoch] = value
+        if logger is not None and log_every and epoch % log_every == 0:
+            logger(epoch + 1, value)
+        if bar is not None:
+            bar.update(epoch + 1, value)
+        step.zero_grad()
+        loss.backward()
+        step.step()
+        if value < best:
+            best, best_epoch = value, epoch
+        elif patience is not None and epoch - best_epoch >= patience:
+            if value > losses[0]:  # not a plateau: the loss is climbing away
+                raise _LossNotFinite(value, epoch + 1, losses[:epoch + 1], climbing=True)
+            return losses[:epoch + 1], f"stopped early: no new low of the loss in {patience} epochs"
+    return losses, "finished"
 
 
 def _result(model, target, map_back, params, losses, epochs, stopped, settings):
