@@ -121,21 +121,20 @@ def fit(model, data, target=None, *, lr=None, epochs=1000, optimizer="sgd", mome
 
     if standardize:
         if linear is None:
-            raise ModelError(f"--standardize needs a model linear in its parameters; in "
+            raise ModelError(f"standardize needs a model linear in its parameters; in "
                              f"{model.text!r} {model.nonlinear_reason}")
         scaling = _Standardization(linear)
-        columns, start = scaling.columns, scaling.to_standardized(start)
-        predict_in = lambda tensors: _linear_predictor(columns, linear.offset, tensors, dtype)
-        map_back = scaling.to_original
+        start = scaling.to_standardized(start)
+        predict = _linear_predictor(scaling.columns, linear.offset, dtype)
+        map_back, design = scaling.to_original, scaling.columns
     else:
-        predict_in = lambda tensors: model.predictor(tensors, dtype)
-        map_back = dict
-    design = scaling.columns if standardize else (linear.columns if linear is not None else None)
+        predict = model.predictor({name: gg.tensor(values, dtype=dtype)
+                                   for name, values in inputs64.items()}, dtype)
+        map_back, design = dict, (linear.columns if linear is not None else None)
 
     y = gg.tensor(y64, dtype=dtype)
-    predict = predict_in({name: gg.tensor(values, dtype=dtype) for name, values in inputs64.items()})
     params = {name: gg.tensor(value, dtype=dtype, requires_grad=True) for name, value in start.items()}
-    step = _make_optimizer(gg, optimizer, list(params.values()), lr, momentum)
+    step = _make_optimizer(optimizer, list(params.values()), lr, momentum)
     logger = logger or (SeedLog() if log_every else None)
     bar = ProgressBar(epochs) if wants_progress(progress) else None
 
@@ -259,7 +258,7 @@ class _Standardization:
         return standardized
 
 
-def _linear_predictor(columns, offset, _inputs, dtype):
+def _linear_predictor(columns, offset, dtype):
     """params -> offset + sum_p params[p] * columns[p], on precomputed columns."""
     import glassgrad as gg
 
@@ -274,7 +273,7 @@ def _linear_predictor(columns, offset, _inputs, dtype):
     return predict
 
 
-def _make_optimizer(gg, name, params, lr, momentum):
+def _make_optimizer(name, params, lr, momentum):
     from .. import optim
     if name == "adam":
         return optim.Adam(params, lr=lr)
