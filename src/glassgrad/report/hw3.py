@@ -28,7 +28,7 @@ def write_report(out_dir, only=None, progress=lambda message: None, q4_spec=None
 
     out_dir = Path(out_dir)
     selected = [q for q in QUESTIONS if q in (only or QUESTIONS)]
-    q4_spec = Path(q4_spec).resolve() if q4_spec else seed_path("q4.toml")
+    q4_spec = Path(q4_spec).resolve() if q4_spec else None  # None: the seed's, found by the notebook
     parent = out_dir.parent if out_dir.parent.exists() else None
     staging = Path(tempfile.mkdtemp(prefix=".hw3-", dir=parent))
     try:
@@ -38,7 +38,8 @@ def write_report(out_dir, only=None, progress=lambda message: None, q4_spec=None
         files["hw3.pdf"] = _part("PDF", progress, lambda: _notebook_pdf(notebook))
         solution = None
         if "q4" in selected:
-            solution = _part("Q4 worked solution", progress, lambda: _worked(q4_spec))
+            solution = _part("Q4 worked solution", progress,
+                             lambda: _worked(q4_spec or seed_path("q4.toml")))
             files["q4_backprop.pdf"] = _part("Q4 PDF", progress, lambda: _worked_pdf(solution))
         if "q1" in selected or solution is not None:
             files["hw3.html"] = _part("HTML explainer", progress,

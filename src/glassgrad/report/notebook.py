@@ -83,7 +83,7 @@ EXTRAS = {
         ("code", "from glassgrad.report import seed_path\n"
                  "from glassgrad.worked import load_spec, solve\n\n"
                  "solution = solve(load_spec(seed_path(\"q4.toml\")))\n"
-                 "print(solution.text())"),
+                 "solution"),
     ],
 }
 

@@ -11,7 +11,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from ..worked.typeset import INSTALL_HINT, TypstNotFound, _string, _text, latex_to_typst
+from ..worked.typeset import INSTALL_HINT, TYPST_MIME, TypstNotFound, _string, _text, latex_to_typst
 
 _PREAMBLE = """#set page(paper: "a4", margin: (x: 1.8cm, y: 2cm), numbering: "1")
 #set text(size: 10.5pt)
@@ -90,6 +90,9 @@ def _output(output, pictures):
     if kind == "error":
         return f"#output({_raw(output.get('ename', '') + ': ' + output.get('evalue', ''))})"
     data = output.get("data", {})
+    if TYPST_MIME in data:  # an object that typesets itself (a worked solution)
+        body = data[TYPST_MIME]
+        return body if isinstance(body, str) else "".join(body)
     if "image/svg+xml" in data:
         name = f"picture{len(pictures) + 1}.svg"
         svg = data["image/svg+xml"]

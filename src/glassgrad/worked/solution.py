@@ -144,6 +144,12 @@ class WorkedSolution:
         from .render import solution_dict
         return solution_dict(self)
 
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """A notebook shows the Markdown (LaTeX math); the HW3 PDF typesets the Typst form."""
+        from .typeset import TYPST_MIME, typst_body
+        return {"text/plain": self.text(), "text/markdown": self.markdown(),
+                TYPST_MIME: typst_body(self, heading_level=3)}
+
 
 def solve(spec, check=True, rel_tol=1e-9):
     """Work `spec` by hand; unless `check=False`, verify every number with glassgrad's autograd."""

@@ -15,6 +15,7 @@ from .render import UPDATE_HEADER, _checked_line, _network_line, _sections, _tab
 from .solution import LOSS_FORMULAS
 
 INSTALL_HINT = "PDF output needs the typst package: pip install typst"
+TYPST_MIME = "text/vnd.glassgrad.typst"  # a notebook output carrying Typst markup for the PDF
 
 
 class TypstNotFound(RuntimeError):
@@ -108,22 +109,29 @@ def _string(value):
 
 def typst_markup(solution, diagram=True):
     """The Typst source of the document; `diagram=False` leaves the network drawing out."""
+    preamble = ['#set page(paper: "a4", margin: 2cm, numbering: "1")',
+                '#set text(size: 10.5pt)', "#set heading(numbering: none)",
+                "#show math.equation: set block(breakable: true)"]
+    return "\n".join(preamble) + "\n" + typst_body(solution, diagram)
+
+
+def typst_body(solution, diagram=True, heading_level=1):
+    """The document without page settings, so it can sit inside another one (the HW3 report),
+    its section headings at ``heading_level``."""
     spec = solution.spec
     title = spec.title or "Worked backpropagation"
-    lines = ['#set page(paper: "a4", margin: 2cm, numbering: "1")',
-             '#set text(size: 10.5pt)', "#set heading(numbering: none)",
-             "#show math.equation: set block(breakable: true)",
-             f"#align(center, text(size: 16pt, weight: \"bold\", {_string(title)}))", "",
+    heading = "=" * heading_level
+    lines = [f"#align(center, text(size: 16pt, weight: \"bold\", {_string(title)}))", "",
              f"- spec: `{spec.source_name}`", f"- network: {_text(_network_line(spec))}",
              f"- loss: {_text(spec.loss)}: {_text(LOSS_FORMULAS[spec.loss])}",
              f"- learning rate $eta = {format_number(spec.learning_rate)}$; updated: "
              f"{_text(_updated_names(spec))}", f"- {_text(_checked_line(solution))}"]
     svg = diagram_svg(solution) if diagram else None
     if svg is not None:
-        lines += ["", "= The network", "",
+        lines += ["", f"{heading} The network", "",
                   f"#align(center, image(bytes({_string(svg)}), format: \"svg\", width: 100%))"]
-    for heading, quantities, rows in _sections(solution):
-        lines += ["", f"= {_text(heading)}", ""]
+    for section, quantities, rows in _sections(solution):
+        lines += ["", f"{heading} {_text(section)}", ""]
         lines += [_typst_quantity(quantity) for quantity in quantities]
         if rows is not None:
             lines += _typst_table(rows)
