@@ -170,6 +170,7 @@ SYMPY_FORMULAS = [
     "sqrt(x ** 2 + y ** 2) + log1p(x * y) - expm1(-x)",
     "sin(x) * cos(y) + tan(x / 5) + square(y) + reciprocal(x + y)",
     "x ^ y ^ 0.5 - e ** (-x) * pi",
+    "log_sigmoid(x - 2 * y) * x + softplus(y)",
 ]
 
 
@@ -210,6 +211,26 @@ def test_softplus_and_logaddexp_are_stable_in_float32():
     assert parse("softplus(x)").evaluate({"x": -100.0}).item() == pytest.approx(math.exp(-100))
     value = parse("logaddexp(a, b)").evaluate({"a": 1000.0, "b": 1000.0}).item()
     assert value == pytest.approx(1000 + math.log(2))
+
+
+@pytest.mark.parametrize("dtype", [gg.float32, gg.float64])
+def test_softplus_and_logaddexp_gradients_at_a_tie_are_one_half(dtype):
+    # d/dx log(1 + e^x) = 1 / (1 + e^-x) = 1/2 at 0; a relu-based form would give 0 there
+    assert gradient("softplus(x)", {"x": 0.0}, dtype=dtype).partials == {"x": 0.5}
+    assert gradient("logaddexp(a, b)", {"a": 3.0, "b": 3.0}, dtype=dtype).partials == \
+        {"a": 0.5, "b": 0.5}
+
+
+@pytest.mark.parametrize("x", [-100.0, -20.0, -1.0, 0.0, 1.5, 30.0, 100.0])
+def test_log_sigmoid_matches_mpmath_in_float32(x):
+    mpmath = pytest.importorskip("mpmath")
+    with mpmath.workdps(40):
+        exact = -mpmath.log1p(mpmath.exp(-x))
+        exact_slope = 1 / (1 + mpmath.exp(x))
+    value, partials = gradient("log_sigmoid(x)", {"x": x})
+    # abs: one float32 subnormal step, the spacing near -e^-100
+    assert value == pytest.approx(float(exact), rel=1e-6, abs=1.5e-45)
+    assert partials["x"] == pytest.approx(float(exact_slope), rel=1e-6, abs=1.5e-45)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ usage error, 1 for a failure), never a traceback; output files are written whole
                        [--check answers.toml]
     glassgrad fit DATA.csv --model FORMULA [--target y] [--lr LR] [--epochs N] [--optimizer sgd|adam]
                   [--log-every N] [--patience N] [--standardize] [--plot FILE] [--json] [--seed-models]
+    glassgrad stability EXPR --range x=-100:100 [--range y=...] [--dtype float32|float64] [--plot FILE] [--json]
     glassgrad hw3 [--out DIR] [--only q1,q2,q3,q4] [--q4 SPEC.toml]
 
 Heavy modules are imported inside the command that needs them, so ``glassgrad grad`` starts fast.
@@ -295,7 +296,9 @@ def build_parser():
                           help="grade a hand calculation: exit status 1 if any answer is wrong")
     backprop.set_defaults(run=_backprop)
     from .fit.cli import register as register_fit
+    from .stability.cli import register as register_stability
     register_fit(commands)
+    register_stability(commands)
     hw3 = commands.add_parser("hw3", help="answer the HW3 homework and write the report")
     hw3.add_argument("--out", default="hw3-report", help="output folder (default: hw3-report)")
     hw3.add_argument("--only", help="comma-separated questions to run, e.g. q1,q3")

@@ -1,8 +1,8 @@
 """The functions a formula may call, each with its arity, its glassgrad form and its SymPy form.
 
 This table is the whole allow-list: a name not in it is an unknown function. glassgrad has no
-``softplus`` or ``logaddexp`` at the top level yet, so both are built here from stable primitives
-(``relu``, ``abs``, ``log1p``, ``exp``, ``maximum``) that never overflow ``exp``.
+``softplus``, ``log_sigmoid`` or ``logaddexp`` at the top level yet, so they are built here from
+stable primitives (``maximum``, ``abs``, ``log1p``, ``exp``) that never overflow ``exp``.
 """
 
 import math
@@ -22,8 +22,14 @@ class Function(NamedTuple):
 
 
 def _softplus(gg, x):
-    # log(1 + exp(x)) rewritten so exp only sees -|x| <= 0 and cannot overflow.
-    return gg.relu(x) + gg.log1p(gg.exp(-gg.abs(x)))
+    # log(1 + exp(x)) rewritten so exp only sees -|x| <= 0 and cannot overflow; maximum, not relu,
+    # so the gradient at 0 is the true 1/2 (maximum splits a tie, relu gives 0 there).
+    return gg.maximum(x, gg.zeros_like(x)) + gg.log1p(gg.exp(-gg.abs(x)))
+
+
+def _log_sigmoid(gg, x):
+    # log(1 / (1 + exp(-x))) = -softplus(-x): finite for every finite x.
+    return -_softplus(gg, -x)
 
 
 def _logaddexp(gg, a, b):
@@ -56,6 +62,7 @@ FUNCTIONS = {
     "square": Function(1, _glassgrad("square"), lambda sp, x: x ** 2),
     "reciprocal": Function(1, _glassgrad("reciprocal"), lambda sp, x: 1 / x),
     "softplus": Function(1, _softplus, lambda sp, x: sp.log(1 + sp.exp(x))),
+    "log_sigmoid": Function(1, _log_sigmoid, lambda sp, x: -sp.log(1 + sp.exp(-x))),
     "logaddexp": Function(2, _logaddexp, lambda sp, a, b: sp.log(sp.exp(a) + sp.exp(b))),
     "maximum": Function(2, _glassgrad("maximum"), _sympy("Max")),
     "minimum": Function(2, _glassgrad("minimum"), _sympy("Min")),
