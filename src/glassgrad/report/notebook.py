@@ -78,6 +78,20 @@ EXTRAS = {
                  "    x, y = torch.tensor([a]), torch.tensor([b])\n"
                  "    print(f\"x = {a}, y = {b}:\")\n"
                  "    grad(softplus_log_exp, x, y)"),
+        ("markdown", "### Measured: bits of error against exact arithmetic\n\n"
+                     "`glassgrad.stability.analyze` samples the inputs, computes the value and "
+                     "gradient in float32, compares them with mpmath's exact answers (Herbie's bits "
+                     "of error), finds the op where error starts, and measures rewrites."),
+        ("code", "from glassgrad.stability import analyze\n\n"
+                 "box = {\"x\": (-100, 100), \"y\": (-100, 100)}\n"
+                 "print(analyze(\"-log(exp(x)/(exp(x) + exp(y)))\", box).text())"),
+        ("code", "seed_answer = analyze(\"log(1 + exp(y - x))\", box)\n"
+                 "first = seed_answer.first_error\n"
+                 "print(f\"the seed's answer is {seed_answer.verdict}: error starts at {first.text}, \"\n"
+                 "      f\"which overflows at {first.overflows} of {first.measured} inputs\")\n"
+                 "best = seed_answer.rewrites[0]\n"
+                 "print(f\"best rewrite: {best.text}, average {best.average_bits:.2f} bits, \"\n"
+                 "      f\"worst {best.worst_bits:.1f}, no inf or nan\" if best.non_finite == 0 else best.text)"),
     ],
     "q4": [
         ("code", "from glassgrad.report import seed_path\n"
