@@ -57,6 +57,10 @@ def _cases():
         ("tanh", lambda F, t, x: F.tanh(x), [ORDINARY]),
         ("softplus", lambda F, t, x: F.softplus(x), [EXTREME]),
         ("softplus_beta", lambda F, t, x: F.softplus(x * 10, beta=2.0, threshold=15.0), [ORDINARY]),
+        ("logsigmoid", lambda F, t, x: F.logsigmoid(x), [EXTREME]),
+        ("logsigmoid_ordinary", lambda F, t, x: F.logsigmoid(x), [ORDINARY]),
+        ("bce_logits_weight", lambda F, t, x, y: F.binary_cross_entropy_with_logits(
+            x, y, weight=t.tensor([1.0, 2.0, 0.5], dtype=t.float64), reduction="sum"), [ORDINARY, LABELS]),
     ]
     return cases
 
@@ -159,3 +163,52 @@ def test_classification_shape_errors():
         F.nll_loss(gg.zeros(2, 4), gg.tensor([0, 7]))
     with pytest.raises(RuntimeError, match="between 0 and 1"):
         F.binary_cross_entropy(gg.tensor([1.5]), gg.tensor([1.0]))
+
+
+# ----- the stable records carry PyTorch's grad_fn names ----------------------------------------
+GRAD_FN_CASES = {
+    "softplus": lambda F, t, x: F.softplus(x),
+    "logsigmoid": lambda F, t, x: F.logsigmoid(x),
+    "softmax": lambda F, t, x: F.softmax(x, dim=1),
+    "log_softmax": lambda F, t, x: F.log_softmax(x, dim=1),
+    "bce_with_logits": lambda F, t, x: F.binary_cross_entropy_with_logits(x, t.zeros_like(x)),
+    "logaddexp": lambda F, t, x: t.logaddexp(x, x * 2),
+    "xlogy": lambda F, t, x: t.xlogy(x, x * x + 1),
+    "logsumexp": lambda F, t, x: t.logsumexp(x, 1),
+    "tensor.softmax": lambda F, t, x: x.softmax(0),
+    "tensor.log_softmax": lambda F, t, x: x.log_softmax(-1),
+}
+
+
+@pytest.mark.parametrize("name", GRAD_FN_CASES)
+def test_stable_ops_print_torchs_grad_fn(name):
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional  # noqa: F401
+    names = []
+    for lib in (torch, gg):
+        x = lib.tensor(ORDINARY, dtype=lib.float64, requires_grad=True)
+        names.append(GRAD_FN_CASES[name](lib.nn.functional, lib, x).grad_fn.name())
+    assert names[1] == names[0]
+
+
+def test_bce_with_logits_is_exact_at_extreme_logits_where_the_old_formula_cancelled():
+    """y x cancels against max(x, 0) for y = 0.999999 and x = 1e4: 1e4 (1 - y) = 0.01 exactly
+    as (1 - y) x, but max(x, 0) - x y loses about 12 digits."""
+    x = gg.tensor([1e4], dtype=gg.float64, requires_grad=True)
+    y = gg.tensor([0.999999], dtype=gg.float64)
+    loss = F.binary_cross_entropy_with_logits(x, y, reduction="sum")
+    assert loss.item() == pytest.approx(1e4 * (1 - 0.999999), rel=1e-15)
+    loss.backward()
+    assert x.grad.item() == pytest.approx(1 - 0.999999, rel=1e-15)
+
+
+def test_cross_entropy_with_probability_targets_ignores_classes_of_probability_zero():
+    """A logit of -inf in a class of probability 0 adds nothing (0 log 0 = 0), not nan."""
+    logits = gg.tensor([[float("-inf"), 0.0, 1.0]], dtype=gg.float64, requires_grad=True)
+    target = gg.tensor([[0.0, 0.5, 0.5]], dtype=gg.float64)
+    loss = F.cross_entropy(logits, target)
+    expected = -0.5 * (math.log(1 / (1 + math.e)) + math.log(math.e / (1 + math.e)))
+    assert loss.item() == pytest.approx(expected, rel=1e-15)
+    loss.backward()
+    p = [0.0, 1 / (1 + math.e), math.e / (1 + math.e)]
+    np.testing.assert_allclose(logits.grad.numpy()[0], [p[0] - 0.0, p[1] - 0.5, p[2] - 0.5], rtol=1e-14)

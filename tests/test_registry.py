@@ -15,6 +15,7 @@ import pytest
 
 import glassgrad as gg
 from glassgrad.autograd import gradcheck, gradgradcheck
+from glassgrad.nn import functional as F
 from glassgrad.autograd.graph import apply
 from glassgrad.ops import REGISTRY
 
@@ -49,6 +50,7 @@ above_minus_one = sampler(lambda rng, shape: rng.uniform(-0.5, 2, shape))
 # Near -1.25, 0 and 1.25 (within 0.25): clear of clamp's corners at -0.5 and 0.5.
 clear_of_half = sampler(lambda rng, shape: rng.choice([-1.25, 0.0, 1.25], shape)
                         + rng.uniform(-0.25, 0.25, shape))
+probability = sampler(lambda rng, shape: rng.uniform(0.05, 0.95, shape))
 # Two interleaved grids: any "odd" value is at least 0.3 from any "even" one (max/min ties).
 odd_grid = sampler(lambda rng, shape: rng.choice([-1.5, -0.5, 0.5, 1.5], shape)
                    + rng.uniform(-0.1, 0.1, shape))
@@ -198,6 +200,29 @@ CASES = {
         case("matrix-dims-keepdim", [(real, (2, 3))],
              lambda x: gg.logsumexp(x, (0, 1), keepdim=True)),
         case("empty-rows", [(real, (0, 3))], lambda x: gg.logsumexp(x, 1))],
+    # the stable records (glassgrad/ops/stable.py)
+    "softmax": [
+        case("rows", [(real, (2, 3))], lambda x: gg.softmax(x, 1)),
+        case("vector", [(real, (3,))], lambda x: gg.softmax(x, 0)),
+        case("scalar", [(real, ())], lambda x: gg.softmax(x, 0)),
+        case("empty-rows", [(real, (0, 3))], lambda x: gg.softmax(x, 1))],
+    "log_softmax": [
+        case("rows", [(real, (2, 3))], lambda x: gg.log_softmax(x, 1)),
+        case("columns", [(real, (2, 3))], lambda x: gg.log_softmax(x, 0)),
+        case("scalar", [(real, ())], lambda x: gg.log_softmax(x, 0))],
+    "logaddexp": binary(gg.logaddexp),
+    "softplus": unary(F.softplus) + [
+        case("beta-threshold", [(real, (2, 3))], lambda x: F.softplus(x, beta=2.0, threshold=1.5)),
+        case("no-threshold", [(real, (3,))], lambda x: F.softplus(x * 30, threshold=float("inf")))],
+    "log_sigmoid": unary(F.logsigmoid),
+    "xlogy": binary(gg.xlogy, domains=(real, positive)),
+    "binary_cross_entropy_with_logits": [
+        case(f"{reduction}", [(real, (2, 3)), (probability, (2, 3))],
+             lambda x, y, r=reduction: F.binary_cross_entropy_with_logits(x, y, reduction=r))
+        for reduction in ("mean", "sum", "none")] + [
+        case("weights", [(real, (2, 3)), (probability, (2, 3))],
+             lambda x, y: F.binary_cross_entropy_with_logits(
+                 x, y, weight=gg.tensor([1.0, 0.5, 2.0]), pos_weight=gg.tensor([2.0, 1.0, 0.25])))],
     "reshape": [
         case("matrix-to-vector", [(real, (2, 3))], lambda x: x.reshape(-1)),
         case("vector-to-matrix", [(real, (6,))], lambda x: x.view(3, 2)),

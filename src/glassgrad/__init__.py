@@ -29,7 +29,8 @@ from ._methods import bind_methods as _bind_methods
 __version__ = "0.1.0"
 
 
-_LAZY_SUBMODULES = {"nn", "optim", "viz", "expr", "worked", "explanation", "fit"}
+_LAZY_SUBMODULES = {"nn", "optim", "viz", "expr", "worked", "explanation", "fit", "special",
+                    "stability"}
 
 
 def __getattr__(name):

@@ -18,6 +18,7 @@ from .ops import elementwise as E
 from .ops import linalg as L
 from .ops import reduce as R
 from .ops import shape as S
+from .ops import stable as ST
 from .autograd import graph
 from .tensor import (Tensor, _binary, _cast, _dim, _expect_number, _expect_tensor,
                      _floor_divide, _operand, _promote)
@@ -25,7 +26,7 @@ from .tensor import (Tensor, _binary, _cast, _dim, _expect_number, _expect_tenso
 __all__ = (
     "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal relu abs neg sign square add sub "
     "mul div remainder floor_divide pow maximum minimum clamp clip where sum mean max min amax amin "
-    "argmax argmin logsumexp all any mm matmul dot mv reshape view flatten squeeze unsqueeze "
+    "argmax argmin logsumexp logaddexp xlogy softmax log_softmax all any mm matmul dot mv reshape view flatten squeeze unsqueeze "
     "transpose swapaxes permute t expand expand_as view_as reshape_as cat concat concatenate stack "
     "clone detach numel is_tensor is_floating_point eq isnan isinf isfinite isclose allclose equal"
 ).split()
@@ -333,8 +334,47 @@ def argmin(input, dim=None, keepdim=False):
 
 
 def logsumexp(input, dim, keepdim=False):
-    """log(sum(exp(input))) along ``dim``, computed without overflow."""
+    """log(sum(exp(input))) along ``dim``, computed without overflow; its gradient (the softmax)
+    is finite at +-inf too (an all -inf row shares it evenly)."""
     return apply(R.logsumexp, (_float(input),), {"dim": _dims(dim, input.ndim), "keepdim": keepdim})
+
+
+# ----- stable composites (records in ops/stable.py) ---------------------------------------------
+def logaddexp(input, other):
+    """log(exp(input) + exp(other)) without overflow; gradients sigmoid(input - other) and
+    sigmoid(other - input)."""
+    return _binary(ST.logaddexp, _number_first("logaddexp", input, other), other, true_division=True)
+
+
+def xlogy(input, other):
+    """input * log(other), and 0 where input is 0 (even where other is 0); either may be a number."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        _expect_tensor("xlogy", other, "other")
+    if not isinstance(input, Tensor):
+        input = _operand(input, other)
+    return _binary(ST.xlogy, input, other, true_division=True)
+
+
+def _softmax_input(input, dim, dtype, function):
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:
+        raise TypeError(f"{function}() missing required argument 'dim'")
+    input = _float(input)
+    return input, _dims(dim, input.ndim)
+
+
+def softmax(input, dim, dtype=None):
+    """exp(input) / sum(exp(input)) along ``dim``; finite for any input, +-inf included."""
+    input, dims = _softmax_input(input, dim, dtype, "softmax")
+    return apply(ST.softmax, (input,), {"dim": dims})
+
+
+def log_softmax(input, dim, dtype=None):
+    """input - logsumexp(input) along ``dim``; its gradient keeps its digits when one class
+    takes nearly all the probability."""
+    input, dims = _softmax_input(input, dim, dtype, "log_softmax")
+    return apply(ST.log_softmax, (input,), {"dim": dims})
 
 
 def all(input, dim=None):

@@ -1,12 +1,15 @@
 """Automatic differentiation: ``backward``, ``grad``, grad modes, and gradient checks.
 
 ``glassgrad.autograd.grad(outputs, inputs)`` returns gradients without touching ``.grad``;
-``backward`` accumulates them into the leaves, as ``Tensor.backward`` does.
+``backward`` accumulates them into the leaves, as ``Tensor.backward`` does. ``detect_anomaly()``
+finds the op where nan or inf first appears (see ``anomaly``).
 """
 
 import numpy as np
 
 from . import engine
+from .anomaly import (AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled,
+                      is_anomaly_enabled, set_detect_anomaly)
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 
 
@@ -102,4 +105,6 @@ from . import functional  # noqa: E402  (jacobian, hessian, vjp, jvp, hvp, vhp)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-           "inference_mode", "functional", "gradcheck", "gradgradcheck", "GradcheckError"]
+           "inference_mode", "functional", "gradcheck", "gradgradcheck", "GradcheckError",
+           "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+           "is_anomaly_check_nan_enabled", "AnomalyError"]

@@ -4,7 +4,9 @@ Nodes are visited in decreasing creation order, which is a reverse topological o
 always created after its inputs) and the order PyTorch's engine uses, so float32 sums of
 gradients agree with PyTorch's bit for bit. The walk is iterative: a chain of a million ops
 needs no recursion. Gradients are kept per node in a dict keyed by identity, summed where a value
-fans out, and reduced to each input's shape where the forward pass broadcast.
+fans out, and reduced to each input's shape where the forward pass broadcast. In anomaly mode
+(``anomaly.py``) the vjps are checking wrappers; the engine adds to their error the node, and so
+the line that created it.
 """
 
 import heapq
@@ -13,6 +15,7 @@ import numpy as np
 
 from ..ops.namespaces import numpy_ns, tensor_ns
 from . import grad_mode
+from .anomaly import AnomalyError
 from .graph import FREED_MESSAGE, Node
 
 Tensor = None  # set by glassgrad.tensor
@@ -81,13 +84,17 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
                 continue
             k = 0 if variadic else i
             getter = getters[k]
-            if getter is None:
-                gi = vjps[k](g)
-            else:
-                if values is None:
-                    values = _vjp_values(node, op, g, xp, create_graph)
-                values[3] = i
-                gi = vjps[k](*getter(values))
+            try:  # free when nothing is raised (Python 3.11): anomaly mode costs nothing when off
+                if getter is None:
+                    gi = vjps[k](g)
+                else:
+                    if values is None:
+                        values = _vjp_values(node, op, g, xp, create_graph)
+                    values[3] = i
+                    gi = vjps[k](*getter(values))
+            except AnomalyError as error:  # raised only by anomaly mode's checking vjps
+                error.attach_node(node, i)
+                raise
             is_node = isinstance(target, Node)
             if broadcasts:
                 if is_node:

@@ -1,9 +1,10 @@
 """Losses and activations with PyTorch's signatures (``glassgrad.nn.functional``, usually ``F``).
 
-Each is a composite of glassgrad ops, so its gradient comes from the engine; the stable ones are
-written so that extreme inputs (logits of +-1e4) give finite values and gradients:
-``log_softmax`` is x - logsumexp(x), ``binary_cross_entropy_with_logits`` is
-max(x, 0) - x*y + log1p(exp(-|x|)), ``softplus`` never exponentiates above its threshold.
+Losses and activations are composites of glassgrad ops, except the numerically delicate ones,
+which are records of their own (``glassgrad/ops/stable.py``) with a gradient as stable as their
+value: ``softmax``, ``log_softmax``, ``softplus``, ``logsigmoid`` and
+``binary_cross_entropy_with_logits`` give finite, accurate values and gradients for logits of
++-1e4, and the right limits at +-inf.
 
 >>> import glassgrad as torch
 >>> from glassgrad.nn import functional as F
@@ -16,12 +17,14 @@ import warnings
 import numpy as np
 
 from .. import functional as G
+from ..autograd.graph import apply as _apply
 from ..factories import tensor as _tensor
+from ..ops import stable as _stable
 from ..tensor import Tensor
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "softmax",
-           "log_softmax", "relu", "sigmoid", "tanh", "softplus"]
+           "log_softmax", "relu", "sigmoid", "tanh", "softplus", "logsigmoid", "log_sigmoid"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -88,34 +91,39 @@ def tanh(input):
 
 
 def softplus(input, beta=1.0, threshold=20.0):
-    """log(1 + exp(beta*x)) / beta, and x itself where beta*x > threshold (as PyTorch).
+    """log(1 + exp(beta*x)) / beta, and x itself where beta*x > threshold (PyTorch's definition).
 
-    The exp branch only ever sees inputs at or below the threshold, so the branch ``where``
-    discards cannot overflow and poison the gradient with 0 * inf.
+    One record (SoftplusBackward0), computed as max(z, 0) + log1p(exp(-|z|)) with z = beta*x:
+    no overflow for any input, gradient sigmoid(beta*x). With ``threshold=float("inf")`` it is
+    log(1 + exp(beta*x)) / beta everywhere, to the last bit.
     """
-    scaled = input * beta
-    linear = scaled > threshold
-    safe = G.where(linear, G.zeros_like(scaled), scaled)
-    return G.where(linear, input, G.log1p(G.exp(safe)) / beta)
+    if not isinstance(input, Tensor):
+        raise TypeError(f"softplus(): argument 'input' must be Tensor, not {type(input).__name__}")
+    return _apply(_stable.softplus, (G._float(input),), {"beta": beta, "threshold": threshold})
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)) = -softplus(-x): finite for any finite x, gradient sigmoid(-x)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"logsigmoid(): argument 'input' must be Tensor, not {type(input).__name__}")
+    return _apply(_stable.log_sigmoid, (G._float(input),))
+
+
+log_sigmoid = logsigmoid
 
 
 def log_softmax(input, dim=None, dtype=None):
-    """x - logsumexp(x) along ``dim``: finite for any finite logits."""
+    """x - logsumexp(x) along ``dim``: finite for any logits (one record, LogSoftmaxBackward0)."""
     if dim is None:
         dim = _implicit_dim("log_softmax", input.ndim)
-    if dtype is not None:
-        input = input.to(dtype)
-    return input - G.logsumexp(input, dim, keepdim=True)
+    return G.log_softmax(input, dim, dtype=dtype)
 
 
 def softmax(input, dim=None, dtype=None):
-    """exp(x - max) / sum(exp(x - max)) along ``dim``; the max is a constant shift (detached)."""
+    """exp(x - max) / sum(exp(x - max)) along ``dim`` (one record, SoftmaxBackward0)."""
     if dim is None:
         dim = _implicit_dim("softmax", input.ndim)
-    if dtype is not None:
-        input = input.to(dtype)
-    shifted = G.exp(input - input.detach().amax(dim, keepdim=True))
-    return shifted / shifted.sum(dim, keepdim=True)
+    return G.softmax(input, dim, dtype=dtype)
 
 
 # ----- regression losses --------------------------------------------------------------------------
@@ -175,27 +183,31 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
                                      pos_weight=None):
-    """BCE on logits x: max(x, 0) - x*y + log1p(exp(-|x|)), finite for any finite x.
+    """BCE on logits x: y pw softplus(-x) + (1 - y) softplus(x), one record
+    (BinaryCrossEntropyWithLogitsBackward0): finite and accurate for any x, exact at x = +-inf
+    when the label is 0 or 1, gradient (1 - y) sigmoid(x) - pw y sigmoid(-x).
 
-    max(x, 0) is written (x + |x|) / 2 so that the gradient at x = 0 is sigmoid(0) - y, as PyTorch's.
+    ``weight`` and ``pos_weight`` are constants here (no gradient flows into them).
     """
     _check_reduction(reduction)
     target = _as_tensor(target, input)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape!r}) must be the same as input size "
                          f"({input.shape!r})")
-    size = G.abs(input)
-    log_one_plus_exp_minus_size = G.log1p(G.exp(-size))
-    if pos_weight is None:
-        loss = 0.5 * (input + size) - input * target + log_one_plus_exp_minus_size
-    else:
-        log_weight = 1 + (pos_weight - 1) * target
-        # -log(sigmoid(x)) = log1p(exp(-|x|)) + max(-x, 0)
-        loss = (1 - target) * input + log_weight * (log_one_plus_exp_minus_size
-                                                    + 0.5 * (size - input))
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    input = G._float(input)
+    if target.dtype != input.dtype:
+        target = target.to(input.dtype)
+    params = {"weight": _constant_array(weight, input), "pos_weight": _constant_array(pos_weight, input),
+              "reduction": reduction}
+    return _apply(_stable.binary_cross_entropy_with_logits, (input, target), params)
+
+
+def _constant_array(value, like):
+    """An optional weight as a NumPy array of ``like``'s dtype (None stays None)."""
+    if value is None:
+        return None
+    array = value.detach().numpy() if isinstance(value, Tensor) else np.asarray(value)
+    return array.astype(like.detach().numpy().dtype, copy=False)
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -240,7 +252,8 @@ def _soft_cross_entropy(log_probs, target, weight, reduction, class_dim):
     if target.shape != log_probs.shape:
         raise RuntimeError(f"cross_entropy: a probability target must have the input's shape "
                            f"{list(log_probs.shape)}, got {list(target.shape)}")
-    terms = log_probs * target
+    # 0 * log(0) is 0 here: a class of probability 0 adds nothing, even if its logit is -inf.
+    terms = G.where(target == 0, G.zeros_like(log_probs), log_probs) * target
     if weight is not None:
         shape = [1] * log_probs.ndim
         shape[class_dim] = -1

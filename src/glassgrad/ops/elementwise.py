@@ -3,11 +3,80 @@
 Binary ops broadcast like NumPy; the engine reduces their gradients back to each input's shape,
 so the vjps here are written as if shapes matched. Where PyTorch's derivative formula evaluates
 in a particular order, the vjp follows that order, so float32 gradients agree to the last bit.
+
+A gradient of 0 stays 0 through the ops whose derivative is infinite somewhere (exp, log, sqrt,
+div, pow ...): the unused branch of a ``where`` gets 0, and 0 * inf would otherwise make it nan
+(PyTorch #68425: ``where(a <= 0, exp(a), 1 + a)`` at a = 100). Each ``domain`` says where the op
+is finite and, for ops that overflow, the largest safe input in each dtype.
 """
+
+import math
 
 import numpy as np
 
-from .registry import register
+from . import numerics
+from .namespaces import numpy_ns
+from .registry import Domain, register
+
+
+def _log_max(finfo):
+    return math.log(float(finfo.max))
+
+
+def _keep_zero(xp, g, gradient):
+    """``gradient``, but 0 where it is not finite and the incoming ``g`` is 0 (0 * inf).
+
+    Only there: elsewhere a zero ``g`` may be a variable (jvp's double-vjp trick differentiates
+    the vjp with respect to a g of zeros), and masking it would cut that derivative."""
+    bad = ~np.isfinite(xp.data(gradient))
+    if not bad.any():
+        return gradient
+    return xp.where(bad & (xp.data(g) == 0), 0.0, gradient)
+
+
+def _has_no_zero(array):
+    return bool(array) if array.size == 1 else np.count_nonzero(array) == array.size
+
+
+def _divide(xp, g, b):
+    # The check is cheap for the usual scalar divisor (loss / n): this is a training hot path.
+    gradient = g / b
+    return gradient if _has_no_zero(xp.data(b)) else _keep_zero(xp, g, gradient)
+
+
+def _divide_by_square(xp, g, a, b):
+    gradient = -g * ((a / b) / b)
+    return gradient if _has_no_zero(xp.data(b)) else _keep_zero(xp, g, gradient)
+
+
+def _power_gradient(xp, g, x, exponent):
+    if exponent == 0:
+        return xp.zeros_like(x)
+    gradient = g * (exponent * x ** (exponent - 1))
+    # Below exponent 1 the derivative is infinite at x = 0.
+    return gradient if exponent >= 1 else _keep_zero(xp, g, gradient)
+
+
+def _magnitude_bound(name, finfo, power):
+    """Bounds on |x| for |x| ** power to stay finite."""
+    if power > 0:
+        return [(f"|{name}|", "<=", float(finfo.max) ** (1 / power))]
+    if power < 0:
+        return [(f"|{name}|", ">=", float(finfo.max) ** (1 / power))]
+    return []
+
+
+def _rpow_bounds(finfo, base, **_):
+    if base <= 0 or base == 1:
+        return []
+    bound = _log_max(finfo) / math.log(base)
+    return [("x", "<=" if base > 1 else ">=", bound)]
+
+
+_EXP_DOMAIN = Domain("finite for x <= log(max): about 88.72 in float32, 709.78 in float64",
+                     lambda finfo, **_: [("x", "<=", _log_max(finfo))])
+_SUM_DOMAIN = Domain("all real numbers; overflows past the dtype's max (3.4e38 in float32)",
+                     lambda finfo, **_: [("|result|", "<=", float(finfo.max))])
 
 
 def _pow_scalar(x, exponent):
@@ -27,13 +96,13 @@ add = register(
     "add", broadcasts=True, inputs=("a", "b"), forward=np.add,
     vjps=(lambda g: g, lambda g: g),
     grad_fn_name="AddBackward0", formula="a + b", latex="a + b",
-    derivatives=("1", "1"), derivatives_latex=("1", "1"),
+    derivatives=("1", "1"), derivatives_latex=("1", "1"), domain=_SUM_DOMAIN,
 )
 sub = register(
     "sub", broadcasts=True, inputs=("a", "b"), forward=np.subtract,
     vjps=(lambda g: g, lambda g: -g),
     grad_fn_name="SubBackward0", formula="a - b", latex="a - b",
-    derivatives=("1", "-1"), derivatives_latex=("1", "-1"),
+    derivatives=("1", "-1"), derivatives_latex=("1", "-1"), domain=_SUM_DOMAIN,
 )
 rsub = register(
     "rsub", inputs=("x",), params=("other",), forward=lambda x, other: other - x,
@@ -46,13 +115,16 @@ mul = register(
     vjps=(lambda g, b: g * b, lambda g, a: g * a),
     grad_fn_name="MulBackward0", formula="a * b", latex=r"a \cdot b",
     derivatives=("b", "a"), derivatives_latex=("b", "a"),
+    domain=Domain("all real numbers; overflows past the dtype's max (3.4e38 in float32)",
+                  lambda finfo, **_: [("|a * b|", "<=", float(finfo.max))]),
 )
 div = register(
     "div", broadcasts=True, inputs=("a", "b"), forward=np.divide,
-    vjps=(lambda g, b: g / b, lambda g, a, b: -g * ((a / b) / b)),
+    vjps=(_divide, _divide_by_square),
     grad_fn_name="DivBackward0", formula="a / b", latex=r"\frac{a}{b}",
     derivatives=("1/b", "-a/b^2"), derivatives_latex=(r"\frac{1}{b}", r"-\frac{a}{b^{2}}"),
-    domain="b != 0",
+    domain=Domain("b != 0, and |a / b| <= the dtype's max (3.4e38 in float32)",
+                  lambda finfo, **_: [("|a / b|", "<=", float(finfo.max))]),
 )
 neg = register(
     "neg", inputs=("x",), forward=np.negative,
@@ -62,61 +134,65 @@ neg = register(
 )
 reciprocal = register(
     "reciprocal", inputs=("x",), forward=np.reciprocal,
-    vjps=(lambda g, out: -g * (out * out),),
+    vjps=(lambda xp, g, out: _keep_zero(xp, g, -g * (out * out)),),
     grad_fn_name="ReciprocalBackward0", formula="1 / x", latex=r"\frac{1}{x}",
-    derivatives=("-1/x^2",), derivatives_latex=(r"-\frac{1}{x^{2}}",), domain="x != 0",
+    derivatives=("-1/x^2",), derivatives_latex=(r"-\frac{1}{x^{2}}",),
+    domain=Domain("x != 0, and |x| >= 1 / the dtype's max",
+                  lambda finfo, **_: [("|x|", ">=", 1 / float(finfo.max))]),
 )
 pow_scalar = register(
     "pow", inputs=("x",), params=("exponent",), forward=_pow_scalar,
-    vjps=(lambda xp, g, x, exponent: xp.zeros_like(x) if exponent == 0
-          else g * (exponent * x ** (exponent - 1)),),
+    vjps=(_power_gradient,),
     grad_fn_name="PowBackward0", formula="x ** exponent", latex=r"x^{\mathrm{exponent}}",
     derivatives=("exponent * x ** (exponent - 1)",),
     derivatives_latex=(r"\mathrm{exponent} \cdot x^{\mathrm{exponent} - 1}",),
-    domain="x > 0 for non-integer exponents; x != 0 for negative ones",
+    domain=Domain("x > 0 for non-integer exponents; x != 0 for negative ones; |x| ** exponent "
+                  "<= the dtype's max",
+                  lambda finfo, exponent, **_: _magnitude_bound("x", finfo, exponent)),
 )
 rpow_scalar = register(
     "rpow", inputs=("x",), params=("base",), forward=lambda x, base: np.power(base, x, dtype=x.dtype),
-    vjps=(lambda xp, g, x, out, base: g * (out * float(np.log(base))) if base != 0
+    vjps=(lambda xp, g, x, out, base: _keep_zero(xp, g, g * (out * float(np.log(base)))) if base != 0
           else xp.where(x >= 0, 0.0, g * (out * float("-inf"))),),
     grad_fn_name="PowBackward2", formula="base ** x", latex=r"\mathrm{base}^{x}",
     derivatives=("base ** x * log(base)",), derivatives_latex=(r"\mathrm{base}^{x} \ln \mathrm{base}",),
-    domain="base > 0",
+    domain=Domain("base > 0; base ** x <= the dtype's max", _rpow_bounds),
 )
 pow = register(
     "pow_tensor", broadcasts=True, inputs=("a", "b"), forward=np.power,
-    vjps=(lambda xp, g, a, b: xp.where(b == 0, 0.0, g * (b * a ** (b - 1))),
-          lambda xp, g, a, b, out: g * xp.where((a == 0) & (b >= 0), 0.0, out * xp.log(a))),
+    vjps=(lambda xp, g, a, b: _keep_zero(xp, g, xp.where(b == 0, 0.0, g * (b * a ** (b - 1)))),
+          lambda xp, g, a, b, out: _keep_zero(
+              xp, g, g * xp.where((a == 0) & (b >= 0), 0.0, out * xp.log(a)))),
     grad_fn_name="PowBackward1", formula="a ** b", latex="a^{b}",
     derivatives=("b * a ** (b - 1)", "a ** b * log(a)"),
     derivatives_latex=(r"b \cdot a^{b - 1}", r"a^{b} \ln a"),
-    domain="a > 0 (or integer b)",
+    domain=Domain("a > 0 (or integer b); b * log|a| <= log(max) (88.72 in float32)",
+                  lambda finfo, **_: [("b * log|a|", "<=", _log_max(finfo))]),
 )
 exp = register(
     "exp", inputs=("x",), forward=np.exp,
-    vjps=(lambda g, out: g * out,),
+    vjps=(lambda xp, g, out: _keep_zero(xp, g, g * out),),
     grad_fn_name="ExpBackward0", formula="exp(x)", latex="e^{x}",
-    derivatives=("exp(x)",), derivatives_latex=("e^{x}",),
-    domain="finite for x <= 88.72 in float32, x <= 709.78 in float64",
+    derivatives=("exp(x)",), derivatives_latex=("e^{x}",), domain=_EXP_DOMAIN,
 )
 log = register(
     "log", inputs=("x",), forward=np.log,
-    vjps=(lambda g, x: g / x,),
+    vjps=(lambda xp, g, x: _keep_zero(xp, g, g / x),),
     grad_fn_name="LogBackward0", formula="log(x)", latex=r"\ln x",
     derivatives=("1/x",), derivatives_latex=(r"\frac{1}{x}",), domain="x > 0",
 )
 log1p = register(
     "log1p", inputs=("x",), forward=np.log1p,
-    vjps=(lambda g, x: g / (x + 1),),
+    vjps=(lambda xp, g, x: _keep_zero(xp, g, g / (x + 1)),),
     grad_fn_name="Log1PBackward0", formula="log(1 + x)", latex=r"\ln(1 + x)",
     derivatives=("1/(1 + x)",), derivatives_latex=(r"\frac{1}{1 + x}",), domain="x > -1",
 )
 expm1 = register(
     "expm1", inputs=("x",), forward=np.expm1,
-    vjps=(lambda g, out: g * (out + 1),),
+    # exp(x), not out + 1: for x < -37, out + 1 rounds to 0 where exp(x) is still 1e-17
+    vjps=(lambda xp, g, x: _keep_zero(xp, g, g * xp.exp(x)),),
     grad_fn_name="Expm1Backward0", formula="exp(x) - 1", latex="e^{x} - 1",
-    derivatives=("exp(x)",), derivatives_latex=("e^{x}",),
-    domain="finite for x <= 88.72 in float32, x <= 709.78 in float64",
+    derivatives=("exp(x)",), derivatives_latex=("e^{x}",), domain=_EXP_DOMAIN,
 )
 sin = register(
     "sin", inputs=("x",), forward=np.sin,
@@ -147,13 +223,20 @@ tanh = register(
 
 def _sigmoid(x):
     # exp of a non-positive argument only: no overflow for large |x|.
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    return numerics.narrow(numerics.sigmoid(numerics.wide(x)), x.dtype)
+
+
+def _sigmoid_gradient(xp, g, x):
+    """g * sigmoid(x) * sigmoid(-x), from x: 1 - sigmoid(x) would round to 0 for x > 37."""
+    if xp is numpy_ns:
+        return g * numerics.narrow(numerics.sigmoid_derivative(numerics.wide(x)), g.dtype)
+    from ..autograd.graph import apply  # under create_graph: recorded, so differentiable again
+    return g * (apply(sigmoid, (x,)) * apply(sigmoid, (-x,)))
 
 
 sigmoid = register(
     "sigmoid", inputs=("x",), forward=_sigmoid,
-    vjps=(lambda g, out: g * (1 - out) * out,),
+    vjps=(_sigmoid_gradient,),
     grad_fn_name="SigmoidBackward0", formula="1 / (1 + exp(-x))", latex=r"\sigma(x) = \frac{1}{1 + e^{-x}}",
     derivatives=("sigmoid(x) * (1 - sigmoid(x))",),
     derivatives_latex=(r"\sigma(x)\,(1 - \sigma(x))",),
@@ -166,7 +249,7 @@ relu = register(
 )
 sqrt = register(
     "sqrt", inputs=("x",), forward=np.sqrt,
-    vjps=(lambda g, out: g / (2 * out),),
+    vjps=(lambda xp, g, out: _keep_zero(xp, g, g / (2 * out)),),
     grad_fn_name="SqrtBackward0", formula="sqrt(x)", latex=r"\sqrt{x}",
     derivatives=("1 / (2 * sqrt(x))",), derivatives_latex=(r"\frac{1}{2\sqrt{x}}",), domain="x >= 0",
 )

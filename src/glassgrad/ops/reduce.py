@@ -6,15 +6,30 @@ vjps broadcast the incoming gradient back over the reduced axes with ``xp.unredu
 
 import numpy as np
 
-from .registry import register
+from . import numerics
+from .namespaces import numpy_ns
+from .registry import Domain, register
+
+# A sum of finite values can still overflow.
+_SUM_DOMAIN = Domain("all real numbers; the sum overflows past the dtype's max (3.4e38 in float32)",
+                     lambda finfo, **_: [("|sum(x)|", "<=", float(finfo.max))])
 
 
 def _logsumexp(x, dim, keepdim):
-    m = np.max(x, axis=dim, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
-    # An infinite max would make x - m nan; shifting by 0 instead leaves the answer unchanged.
-    m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
-    out = np.log(np.sum(np.exp(x - m), axis=dim, keepdims=True)) + m
-    return out if keepdim else np.squeeze(out, axis=dim if dim is not None else None)
+    # max + log1p(sum of exp(x - max) over the rest): see numerics.Softmax
+    out = numerics.narrow(numerics.Softmax(numerics.wide(x), dim).logsumexp(), x.dtype)
+    return out if keepdim else np.squeeze(out, axis=dim)
+
+
+def _logsumexp_gradient(xp, g, x, dim, keepdim):
+    """g times the softmax of x, recomputed from x rather than as exp(x - out): exact limits at
+    +-inf (an all -inf row shares the gradient evenly instead of 0/0) and no amplified rounding."""
+    spread = xp.unreduce(g, x.shape, dim, keepdim)
+    if xp is numpy_ns:
+        return spread * numerics.narrow(numerics.Softmax(numerics.wide(x), dim).probabilities(), g.dtype)
+    from ..autograd.graph import apply  # under create_graph: the softmax record, differentiable
+    from .stable import softmax
+    return spread * apply(softmax, (x,), {"dim": dim})
 
 
 def _count(shape, dim):
@@ -45,7 +60,7 @@ sum = register(
     forward=lambda x, dim, keepdim: x.sum(axis=dim, keepdims=keepdim),
     vjps=(lambda xp, g, x, dim, keepdim: xp.unreduce(g, x.shape, dim, keepdim),),
     grad_fn_name="SumBackward1", formula="sum(x)", latex=r"\sum_i x_i",
-    derivatives=("1",), derivatives_latex=("1",),
+    derivatives=("1",), derivatives_latex=("1",), domain=_SUM_DOMAIN,
 )
 mean = register(
     "mean", inputs=("x",), params=("dim", "keepdim"),
@@ -71,9 +86,10 @@ amax = _register_extreme("max", np.max, "MaxBackward1", "maximum")
 amin = _register_extreme("min", np.min, "MinBackward1", "minimum")
 logsumexp = register(
     "logsumexp", inputs=("x",), params=("dim", "keepdim"), forward=_logsumexp,
-    vjps=(lambda xp, g, x, out, dim, keepdim:
-          xp.unreduce(g, x.shape, dim, keepdim) * xp.exp(x - xp.unreduce(out, x.shape, dim, keepdim)),),
+    vjps=(_logsumexp_gradient,),
     grad_fn_name="LogsumexpBackward0", formula="log(sum(exp(x)))", latex=r"\ln \sum_i e^{x_i}",
     derivatives=("exp(x - logsumexp(x)) (the softmax)",),
     derivatives_latex=(r"\frac{e^{x_i}}{\sum_j e^{x_j}}",),
+    domain="all real numbers and +-inf (never overflows; all -inf gives -inf, with the gradient "
+           "shared evenly)",
 )

@@ -13,11 +13,45 @@ that the backward pass is differentiable). For ``div``::
     vjps=(lambda g, b: g / b, lambda g, a, b: -g * (a / b) / b)
 
 From those names the registry learns what the op must save for backward.
+
+An op's ``domain`` is a :class:`Domain`: the text people read, plus, for ops that overflow, the
+bounds on their inputs in each dtype (``exp``: x <= 88.72 in float32), which the anomaly finder
+quotes when a value becomes inf.
 """
 
 from operator import itemgetter
 
 REGISTRY = {}
+
+
+class Domain(str):
+    """Where an op is defined and finite: a string (what people read) that can also compute, for
+    a dtype, the bounds its inputs must keep for the result not to overflow.
+
+    ``bounds`` is ``bounds(finfo, **params) -> [(what, relation, bound), ...]``; for exp,
+    ``lambda finfo, **_: [("x", "<=", log(finfo.max))]``.
+
+    >>> import numpy as np
+    >>> from glassgrad.ops import REGISTRY
+    >>> REGISTRY["exp"].domain.limits(np.float32)
+    [('x', '<=', 88.72283905206835)]
+    """
+
+    def __new__(cls, text, bounds=None):
+        self = super().__new__(cls, text)
+        self.bounds = bounds
+        return self
+
+    def limits(self, dtype, params=None):
+        """The overflow bounds for ``dtype`` (a NumPy float dtype), given the op's params."""
+        if self.bounds is None:
+            return []
+        import numpy as np  # late: keeps this module free of NumPy at import
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            return []
+        return [(what, relation, float(bound))
+                for what, relation, bound in self.bounds(np.finfo(dtype), **(params or {}))]
 
 
 class Op:
@@ -43,7 +77,7 @@ class Op:
         self.latex = latex
         self.derivatives = tuple(derivatives)
         self.derivatives_latex = tuple(derivatives_latex)
-        self.domain = domain
+        self.domain = domain if isinstance(domain, Domain) else Domain(domain)
         self.variadic = variadic
         self.is_view = is_view  # True: the output is always a view of the input; "maybe"
         # Inputs may be broadcast against each other, so gradients must be summed back to each
