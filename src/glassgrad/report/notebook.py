@@ -9,6 +9,7 @@ nbclient and ipykernel are imported only here.
 """
 
 import ast
+import os
 import subprocess
 from pathlib import Path
 
@@ -169,7 +170,7 @@ def run_notebook(notebook, workdir, starting=lambda question: None, timeout=600)
                                      resources={"metadata": {"path": str(workdir)}})
     current = None
     # the kernel's own start-up chatter (transport warnings) is not part of the report
-    with client.setup_kernel(stderr=subprocess.DEVNULL):
+    with client.setup_kernel(stderr=subprocess.DEVNULL, env=_kernel_environment()):
         for index, cell in enumerate(notebook.cells):
             question = cell.metadata.get("glassgrad", {}).get("question")
             if question != current and question is not None:
@@ -183,6 +184,16 @@ def run_notebook(notebook, workdir, starting=lambda question: None, timeout=600)
                 raise CellFailed(f"{(current or 'notebook').upper()} failed: "
                                  f"{_first_line_of_error(error)}") from None
     return notebook
+
+
+def _kernel_environment():
+    """Our environment, with this glassgrad first on the kernel's path: the kernel runs in the
+    staging folder, where a relative PYTHONPATH would no longer find the package."""
+    import glassgrad
+    package_parent = str(Path(glassgrad.__file__).resolve().parent.parent)
+    paths = [package_parent] + [str(Path(p).resolve()) for p in
+                                os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
 
 
 class CellFailed(RuntimeError):
