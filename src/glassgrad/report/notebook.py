@@ -72,6 +72,12 @@ EXTRAS = {
                      "$3.4 \\cdot 10^{38}$, so $e^x$ overflows for $x > 88.72$; inf / inf is nan. "
                      "The seed's rewrite $\\log(1 + e^{y - x})$ overflows too once $y - x > 88.7$; "
                      "`softplus` (or `logaddexp(x, y) - x`) is accurate everywhere."),
+        ("code", "x, y = torch.tensor([50.0], requires_grad=True), torch.tensor([100.0], requires_grad=True)\n"
+                 "with torch.autograd.detect_anomaly():  # stop at the op where inf or nan starts\n"
+                 "    try:\n"
+                 "        log_exp(x, y).backward()\n"
+                 "    except RuntimeError as error:\n"
+                 "        print(error)"),
         ("code", "import glassgrad.nn.functional as F\n\n"
                  "def softplus_log_exp(x, y):\n"
                  "    return F.softplus(y - x)\n\n"
