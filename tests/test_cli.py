@@ -170,3 +170,10 @@ def test_backprop_bad_spec_is_one_line_and_writes_nothing(tmp_path):
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
     assert "softsign" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out.md").exists()
+
+
+def test_a_formula_may_start_with_a_minus_sign():
+    result = run("grad", "-log(x)", "--at", "x=2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["f = -0.6931", "df/dx = -0.5000"]  # -log(2), -1/2
+    assert run("grad", "-h").stdout.startswith("usage: glassgrad grad")  # options still work

@@ -218,12 +218,30 @@ def _answers(path):
         raise UsageError(f"--check: {path} is not valid TOML ({error})") from None
 
 
+# The files the running command reads (its spec, data, answers): set by main() from the arguments
+# named here, so that write_atomically never replaces one of them with an output.
+_INPUT_ARGUMENTS = ("spec", "check", "data", "q4")
+_inputs = []
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return Path(a).resolve() == Path(b).resolve()
+
+
 def write_atomically(path, data):
     """Write ``data`` (bytes) to ``path`` through a temporary file in the same folder, so a
-    reader never sees half a file and a failure leaves none."""
+    reader never sees half a file and a failure leaves none. An input of the running command
+    (``glassgrad backprop q4.toml -o q4.toml``) is never replaced."""
     path = Path(path)
     if not path.parent.is_dir():
         raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
+    for source in _inputs:
+        if _same_file(path, source):
+            raise UsageError(f"cannot write {path}: it is an input of this command; "
+                             "choose another output file")
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "wb") as file:
@@ -255,12 +273,47 @@ def _hw3(args):
             load_spec(args.q4)  # a bad spec is a usage error, found before the long run starts
         except SpecError as error:
             raise UsageError(str(error)) from None
+    _refuse_replacing_a_folder_of_other_files(args.out)
     for path in write_report(args.out, only=only, progress=main_progress, q4_spec=args.q4):
         print(f"wrote {path}")
     return 0
 
 
+# What a report folder holds; write_report replaces the whole --out folder, so one holding
+# anything else (sources, data, a spec) is refused rather than deleted.
+_REPORT_SUFFIXES = (".ipynb", ".pdf", ".html", ".md", ".svg", ".png", ".dot", ".json", ".txt")
+
+
+def _refuse_replacing_a_folder_of_other_files(out):
+    folder = Path(out)
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise UsageError(f"--out: {out} is a file, not a folder")
+    others = sorted(entry.name for entry in folder.iterdir()
+                    if not (entry.is_file() and entry.suffix.lower() in _REPORT_SUFFIXES))
+    if others:
+        raise UsageError(f"--out: {out} holds {others[0]!r}, which a report does not write; the "
+                         "report replaces the whole folder, so give a new or empty folder")
+
+
+def formula_may_start_with_minus(parser):
+    """Let ``-log(exp(x)/(exp(x)+exp(y)))`` be the formula: argparse would take any word starting
+    with '-' for an unknown option. A single-dash word that is not one of the command's own
+    options (-h, -o) is the formula."""
+    classify = parser._parse_optional
+
+    def parse_optional(word):
+        if word.startswith("-") and not word.startswith("--") \
+                and word.split("=")[0] not in parser._option_string_actions:
+            return None
+        return classify(word)
+
+    parser._parse_optional = parse_optional
+
+
 def _formula_arguments(command):
+    formula_may_start_with_minus(command)
     command.add_argument("expr", help="the formula, e.g. '(x + exp(y)) / (log(x) + (x - y)**3)'")
     command.add_argument("--at", nargs="+", metavar="NAME=VALUE", default=[],
                          help="the point, e.g. --at x=3 y=4")
@@ -307,12 +360,22 @@ def build_parser():
     return parser
 
 
+def run(args):
+    """Run the parsed command ``args`` with its input files protected from being overwritten;
+    errors propagate (main() turns them into one line and an exit status)."""
+    _inputs[:] = [getattr(args, name) for name in _INPUT_ARGUMENTS if getattr(args, name, None)]
+    try:
+        return args.run(args)
+    finally:
+        _inputs.clear()
+
+
 def main(argv=None):
     command = "glassgrad"
     try:
         args = build_parser().parse_args(argv)
         command = f"glassgrad {args.command}"
-        return args.run(args)
+        return run(args)
     except UsageError as error:
         print(f"{command}: {error}", file=sys.stderr)
         return 2

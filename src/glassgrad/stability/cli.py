@@ -14,6 +14,7 @@ from pathlib import Path
 
 def register(commands):
     """Add ``stability`` to the argparse sub-parsers object ``commands``."""
+    from ..cli import formula_may_start_with_minus
     from .analyze import DEFAULT_RANGE, DEFAULT_SAMPLES
 
     low, high = (f"{bound:g}" for bound in DEFAULT_RANGE)
@@ -30,21 +31,7 @@ def register(commands):
     command.add_argument("--format", choices=("text", "md"), default="text")
     command.add_argument("--json", action="store_true", help="print the analysis as JSON")
     command.set_defaults(run=run)
-    _formula_may_start_with_minus(command)
-
-
-def _formula_may_start_with_minus(parser):
-    """Let ``-log(exp(x)/(exp(x)+exp(y)))`` be the formula: argparse would take any word starting
-    with '-' for an unknown option. This command has no short options besides -h, so a longer
-    single-dash word is the formula."""
-    classify = parser._parse_optional
-
-    def parse_optional(word):
-        if word.startswith("-") and not word.startswith("--") and len(word) > 2:
-            return None
-        return classify(word)
-
-    parser._parse_optional = parse_optional
+    formula_may_start_with_minus(command)
 
 
 def parse_range(item):
