@@ -37,3 +37,26 @@ def run_like_notebook(path):
 @pytest.fixture
 def examples_dir():
     return EXAMPLES
+
+
+# ----- reliability tests (issue 8): the slow marker and the case counts -------------------------
+import collections  # noqa: E402  (appended section: keeps its imports next to its use)
+
+# How many generated cases each property and fuzz test tried, by test name; the tests add to it
+# and the terminal summary prints it, so a run shows how hard each property was exercised.
+CASE_COUNTS = collections.Counter()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: long-running (the 10^5-input formula fuzz, the 10^5-step training "
+                   "run); CI runs it, deselect locally with -m 'not slow'")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not CASE_COUNTS:
+        return
+    terminalreporter.section("generated cases tried")
+    width = max(map(len, CASE_COUNTS))
+    for name, count in sorted(CASE_COUNTS.items()):
+        terminalreporter.write_line(f"{name:<{width}}  {count:>9,}")

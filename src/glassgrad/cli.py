@@ -231,10 +231,9 @@ def _same_file(a, b):
         return Path(a).resolve() == Path(b).resolve()
 
 
-def write_atomically(path, data):
-    """Write ``data`` (bytes) to ``path`` through a temporary file in the same folder, so a
-    reader never sees half a file and a failure leaves none. An input of the running command
-    (``glassgrad backprop q4.toml -o q4.toml``) is never replaced."""
+def check_output(path):
+    """``path`` as a Path, once it is known to be writable without harm: its folder exists and
+    it is not an input of the running command. Commands call it before long work, too."""
     path = Path(path)
     if not path.parent.is_dir():
         raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
@@ -242,6 +241,14 @@ def write_atomically(path, data):
         if _same_file(path, source):
             raise UsageError(f"cannot write {path}: it is an input of this command; "
                              "choose another output file")
+    return path
+
+
+def write_atomically(path, data):
+    """Write ``data`` (bytes) to ``path`` through a temporary file in the same folder, so a
+    reader never sees half a file and a failure leaves none. An input of the running command
+    (``glassgrad backprop q4.toml -o q4.toml``) is never replaced."""
+    path = check_output(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "wb") as file:

@@ -388,15 +388,13 @@ def any(input, dim=None):
 # ----- linear algebra ----------------------------------------------------------------------------
 def mm(input, mat2):
     if input.__class__ is not Tensor or mat2.__class__ is not Tensor or input._data.dtype is not mat2._data.dtype:
-        _expect_tensor("mm", input)
-        _expect_tensor("mm", mat2, "mat2")
-        input, mat2 = _promote(input, mat2)
+        _same_dtype("mm", input, mat2, "mat2")
     return apply2(L.mm, input, mat2)
 
 
 def matmul(input, other):
     if input.__class__ is not Tensor or other.__class__ is not Tensor or input._data.dtype is not other._data.dtype:
-        input, other = _promote(input, other)
+        _same_dtype("matmul", input, other)
     if input._data.ndim == 2 and other._data.ndim == 2:
         return apply2(L.mm, input, other)
     try:
@@ -404,6 +402,15 @@ def matmul(input, other):
     except RuntimeError:
         _check_batch_dims(input.shape, other.shape)
         raise
+
+
+def _same_dtype(function, a, b, b_name="other"):
+    """Matrix products take tensors of one dtype (PyTorch does not promote them)."""
+    _expect_tensor(function, a)
+    _expect_tensor(function, b, b_name)
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(f"{function}: expected both tensors to have the same dtype, but got "
+                           f"{a.dtype} and {b.dtype}; convert one first (.float(), .double(), .to(...))")
 
 
 def _check_batch_dims(a, b):

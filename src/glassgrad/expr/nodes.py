@@ -77,13 +77,17 @@ class Expression:
     def to_sympy(self):
         """The SymPy expression, variables as real symbols (so ``Abs`` and ``Max`` differentiate).
 
+        SymPy simplifies as it builds and keeps constants exact, so formulas that would make it
+        work without end (``9^9^9``, functions nested 25 deep) are an ``ExpressionError`` instead;
+        see ``glassgrad.expr.symbolic``.
+
         >>> from glassgrad.expr import parse
         >>> parse("softplus(x) + relu(y)").to_sympy()
         log(exp(x) + 1) + Max(0, y)
         """
-        import sympy
+        from .symbolic import to_sympy
 
-        return _fold(self, lambda node, args: node._sympy(args, sympy))
+        return to_sympy(self)
 
     def __str__(self):
         return _fold(self, lambda node, args: node._text(args))[0]

@@ -197,6 +197,9 @@ class _Parser:
 
 def _number_value(literal):
     """An int for a short integer literal, otherwise a float (inf when it overflows)."""
-    if literal.isdigit() and len(literal.lstrip("0")) <= MAX_INTEGER_DIGITS:
-        return int(literal)
+    significant = literal.lstrip("0")
+    if literal.isdigit() and len(significant) <= MAX_INTEGER_DIGITS:
+        # int() of the significant digits only: Python refuses to read over 4,300 digits, and
+        # leading zeros count ("000...0" with 5,000 zeros is a valid way to write 0).
+        return int(significant or "0")
     return float(literal)

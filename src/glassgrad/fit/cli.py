@@ -137,14 +137,13 @@ def _init(items):
 
 
 def _plot_format(path):
-    from ..cli import UsageError
+    from ..cli import UsageError, check_output
     from .plot import FORMATS
     fmt = Path(path).suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise UsageError(f"--plot: unknown picture format {Path(path).suffix or '(none)'}; "
                          f"use {', '.join('.' + f for f in FORMATS)}")
-    if not Path(path).parent.is_dir():
-        raise UsageError(f"--plot: folder {Path(path).parent} does not exist")
+    check_output(path)  # before the fit, not after it
     return fmt
 
 

@@ -49,13 +49,29 @@ def write_report(out_dir, only=None, progress=lambda message: None, q4_spec=None
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; a report folder should not be
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(staging, out_dir)
+        _swap_in(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return [out_dir / name for name in files]
+
+
+def _swap_in(staging, out_dir):
+    """Move the finished report into place; the old one is set aside first and put back if the
+    move fails, so a failure never loses it."""
+    old = None
+    if out_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=".hw3-old-", dir=out_dir.parent))
+        os.replace(out_dir, old / "report")
+    try:
+        os.replace(staging, out_dir)
+    except BaseException:
+        if old is not None:
+            os.replace(old / "report", out_dir)
+            old.rmdir()
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _part(name, progress, make):

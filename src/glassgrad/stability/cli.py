@@ -55,6 +55,7 @@ def parse_range(item):
 
 def run(args):
     from ..cli import UsageError, _formula, write_atomically
+    from ..expr import ExpressionError
     from .analyze import StabilityError, analyze
     from .plot import plot_format
 
@@ -77,7 +78,7 @@ def run(args):
     try:
         result = analyze(expression, ranges, dtype=args.dtype, samples=args.samples,
                          seed=args.seed)
-    except StabilityError as error:
+    except (StabilityError, ExpressionError) as error:  # ExpressionError: too big for SymPy
         raise UsageError(str(error)) from None
     if args.plot:
         write_atomically(args.plot, result.plot())
