@@ -892,8 +892,9 @@ def test_hw3_keeps_the_previous_report_when_the_final_rename_fails(tmp_path, qui
 
 # ================================================================================================
 # Bad input glassgrad accepts or answers with NumPy's words, where PyTorch gives a clear error.
-# These are bugs in files this test does not own (ops/linalg.py, tensor.py): strict xfails, so
-# that fixing one fails here until its mark is removed and a catalogue entry is added.
+# Matrix products of two dtypes are refused as PyTorch refuses them. The float index is a bug in
+# tensor.py, kept as a strict xfail: fixing it fails here until the mark is removed and a
+# catalogue entry added.
 # ================================================================================================
 
 @pytest.mark.parametrize("call", [
