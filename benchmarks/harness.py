@@ -29,6 +29,7 @@ class Peer:
     requires: tuple[str, ...]            # top-level modules that must be importable to run it
     prepare: Callable[[int], RunFn]      # size -> run(); the setup here is not timed
     note: str = ""                       # one line for the table's footnotes
+    quick: bool = True                   # False: too slow for --quick, runs in full runs only
 
     def missing_modules(self) -> list[str]:
         return [m for m in self.requires if importlib.util.find_spec(m) is None]
@@ -40,8 +41,11 @@ class Target:
 
     description: str
     peer: str
-    kind: str            # "speedup_at_least" (vs the baseline peer) or "median_below_seconds"
+    # "speedup_at_least" (vs the baseline peer), "median_below_seconds", "ratio_at_most" (the
+    # peer's median / ``other``'s median) or "memory_ratio_at_most" (peak memory, same ratio)
+    kind: str
     threshold: float
+    other: str = ""
 
     def evaluate(self, result: "WorkloadResult") -> tuple[str, str]:
         """Return (measured value as text, "PASS" / "MISS" / "n/a")."""
@@ -57,6 +61,18 @@ class Target:
             return f"{speedup:.2f}x", "PASS" if speedup >= self.threshold else "MISS"
         if self.kind == "median_below_seconds":
             return f"{stats.median:.3f} s", "PASS" if stats.median < self.threshold else "MISS"
+        other = result.peers.get(self.other)
+        if self.kind == "ratio_at_most":
+            if other is None or not other.times:
+                return f"no {self.other} to compare", "n/a"
+            ratio = stats.median / other.median
+            return f"{ratio:.2f}x", "PASS" if ratio <= self.threshold else "MISS"
+        if self.kind == "memory_ratio_at_most":
+            if stats.peak_mib is None or other is None or not other.peak_mib:
+                return "not measured", "n/a"
+            ratio = stats.peak_mib / other.peak_mib
+            return f"{ratio:.2f}x ({stats.peak_mib:.0f} / {other.peak_mib:.0f} MiB)", \
+                "PASS" if ratio <= self.threshold else "MISS"
         raise ValueError(f"unknown target kind {self.kind!r}")
 
 
@@ -78,6 +94,10 @@ class Workload:
     baseline: str = "torch"      # speedups are baseline_time / peer_time
     check_tolerance: Optional[float] = None   # relative; None means run() values are not compared
     value_label: str = "value"   # table heading for what run() returns, e.g. "final loss"
+    # Peak memory of one run per peer, each in a fresh process (benchmarks/memory.py)
+    measure_memory: bool = False
+    # Peers compared with a value of their own (W4's two chain lengths): name -> reference peer
+    check_groups: dict = field(default_factory=dict)
 
     def size(self, quick: bool) -> int:
         return self.size_quick if quick else self.size_full
@@ -95,7 +115,9 @@ class PeerStats:
     value: Optional[float] = None        # what run() returned last (e.g. final loss)
     error: Optional[str] = None          # set when prepare() or run() raised
     not_installed: list[str] = field(default_factory=list)
+    skipped: str = ""                    # why it did not run, when it was left out on purpose
     agrees: Optional[bool] = None        # None when not checked
+    peak_mib: Optional[float] = None     # peak RSS growth during one run, when measured
 
     @property
     def median(self) -> float:
@@ -157,6 +179,9 @@ def run_workload(workload: Workload, quick: bool, repeat: Optional[int] = None) 
         if missing:
             stats[peer.name].not_installed = missing
             continue
+        if quick and not peer.quick:
+            stats[peer.name].skipped = "full runs only (too slow for --quick)"
+            continue
         try:
             _progress(f"[{workload.key}] preparing {peer.name} ...")
             peer.prepare(workload.warmup_size)()   # untimed: imports, .pyc, JIT caches, allocator
@@ -185,18 +210,31 @@ def run_workload(workload: Workload, quick: bool, repeat: Optional[int] = None) 
     result = WorkloadResult(workload, size, repeats, stats)
     if workload.check_tolerance is not None:
         _check_agreement(result, workload.check_tolerance)
+    if workload.measure_memory:
+        from .memory import measure_peak
+        for name in runs:
+            _progress(f"[{workload.key}] peak memory of {name} ...", end="")
+            try:
+                stats[name].peak_mib = measure_peak(workload.key, name, size, quick)
+                _progress(f" {stats[name].peak_mib:.1f} MiB")
+            except Exception as exc:
+                _progress(f" failed: {exc}")
     return result
 
 
 def _check_agreement(result: WorkloadResult, tolerance: float) -> None:
-    """Mark each measured peer as agreeing (or not) with the baseline's value, else the first's."""
+    """Mark each measured peer as agreeing (or not) with the baseline's value, else the first's.
+    Peers named in ``check_groups`` are compared with the peer given there instead."""
     measured = [s for s in result.peers.values() if s.times and s.value is not None]
     if not measured:
         return
     by_name = {s.name: s for s in measured}
-    reference = by_name.get(result.baseline, measured[0])
+    groups = result.workload.check_groups
+    main = [s for s in measured if s.name not in groups]
+    reference = by_name.get(result.baseline, main[0] if main else measured[0])
     result.reference = reference.name
-    ref = reference.value
     for s in measured:
+        ref_stats = by_name.get(groups.get(s.name), reference)
+        ref = ref_stats.value
         close = math.isfinite(s.value) and abs(s.value - ref) <= tolerance * max(abs(ref), 1e-30)
         s.agrees = bool(close)

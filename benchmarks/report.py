@@ -13,6 +13,8 @@ def _peer_status(result: WorkloadResult, name: str) -> str:
     stats = result.peers[name]
     if stats.not_installed:
         return "not installed"
+    if stats.skipped:
+        return stats.skipped
     if stats.error:
         return "ERROR: " + stats.error
     if stats.agrees is False:

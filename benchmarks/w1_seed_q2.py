@@ -57,6 +57,48 @@ def _prepare_seed(backend):
     return prepare
 
 
+# --- the seed's loop body, compiled by glassgrad.compiler ------------------------------------
+
+def _prepare_seed_compiled(epochs):
+    """One epoch of the seed's train() loop (its own functions, as written) compiled once; each
+    run() puts the weights back where train() starts and calls it ``epochs`` times."""
+    from glassgrad.compiler import compile
+
+    seed = _load("glassgrad")
+    torch = seed.torch
+    torch.manual_seed(SEED)
+    w = torch.normal(0, 0.01, size=(1, 2), requires_grad=True)  # train()'s draw
+    b = torch.zeros(1, requires_grad=True)
+    start = w.detach().clone()
+    x, y, params = seed.x_combined, seed.y, (w, b)
+
+    @compile
+    def epoch():
+        y_hat = seed.linear_regression(x, w, b, True)
+        loss = seed.mean_square_loss(y_hat, y)
+        loss.backward()
+        param_grads = (w.grad, b.grad)
+        with torch.no_grad():
+            seed.sgd_step(params, param_grads, LEARNING_RATE)
+        w.grad.zero_()
+        b.grad.zero_()
+        return loss
+
+    def run():
+        with torch.no_grad():
+            w.copy_(start)
+            b.zero_()
+        w.grad = b.grad = None  # as before train()'s first epoch
+        for _ in range(epochs):
+            epoch()
+        if epoch.eager_reason is not None:
+            raise RuntimeError(f"the step was not compiled: {epoch.eager_reason}")
+        with torch.no_grad():
+            yhat = seed.linear_regression(x, w, b, True)
+            return float(seed.mean_square_loss(yhat, y).item())
+    return run
+
+
 # --- plain NumPy with hand-written gradients: the Python+NumPy floor ---------------------------
 
 def _prepare_numpy(epochs):
@@ -168,14 +210,18 @@ WORKLOAD = Workload(
     peers=(
         Peer("glassgrad", ("glassgrad", "numpy"), _prepare_seed("glassgrad"),
              "the seed's code, `import glassgrad as torch`"),
+        Peer("glassgrad.compile", ("glassgrad", "numpy"), _prepare_seed_compiled,
+             "the body of the seed's train() loop (forward, backward, SGD step under no_grad, "
+             "grad.zero_()) as one function, compiled by glassgrad.compiler before timing"),
         Peer("torch", ("torch",), _prepare_seed("torch"),
              "the seed's code, `import torch` (eager, default threads)"),
         Peer("numpy", ("numpy",), _prepare_numpy,
              "hand-written float32 forward and gradients: the Python+NumPy floor"),
-        Peer("autograd", ("autograd",), _prepare_autograd, "HIPS autograd, value_and_grad"),
+        Peer("autograd", ("autograd",), _prepare_autograd, "HIPS autograd, value_and_grad",
+             quick=False),
         Peer("jax.jit", ("jax",), _prepare_jax_jit, "JAX, value_and_grad + SGD step jitted"),
         Peer("micrograd", ("micrograd",), _prepare_micrograd,
-             "Karpathy's micrograd, scalar Values, float64"),
+             "Karpathy's micrograd, scalar Values, float64", quick=False),
     ),
     size_full=100_000,
     size_quick=10_000,
@@ -184,7 +230,11 @@ WORKLOAD = Workload(
     repeat_quick=3,
     warmup_size=200,
     targets=(Target("glassgrad eager >= 2.5x faster than PyTorch eager",
-                    "glassgrad", "speedup_at_least", 2.5),),
+                    "glassgrad", "speedup_at_least", 2.5),
+             Target("glassgrad compiled >= 10x faster than PyTorch eager",
+                    "glassgrad.compile", "speedup_at_least", 10.0),
+             Target("glassgrad compiled within 1.3x of hand-written NumPy",
+                    "glassgrad.compile", "ratio_at_most", 1.3, other="numpy")),
     check_tolerance=1e-3,
     value_label="final loss",
 )

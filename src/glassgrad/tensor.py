@@ -35,6 +35,9 @@ class Size(tuple):
 
 
 _INPLACE_UFUNCS = {E.add: np.add, E.sub: np.subtract, E.mul: np.multiply, E.div: np.divide}
+# The compiler's tracer while it records a call (glassgrad.compiler.trace), else None. Every hook
+# below is one global read when nothing is traced; the tracer never changes what a call does.
+_tracer = None
 
 
 class Tensor:
@@ -64,11 +67,15 @@ class Tensor:
         t._data = array
         t._requires_grad = False
         t._grad_fn = t._grad = t._vc = t._base = t._hooks = None
+        if _tracer is not None:
+            _tracer.wrapped(t)
         return t
 
     # ----- autograd attributes -------------------------------------------------------------
     @property
     def requires_grad(self):
+        if _tracer is not None:
+            _tracer.touch(self)
         return self._requires_grad
 
     @requires_grad.setter
@@ -93,14 +100,20 @@ class Tensor:
 
     @property
     def grad_fn(self):
+        if _tracer is not None:
+            _tracer.touch(self)
         return self._grad_fn
 
     @property
     def is_leaf(self):
+        if _tracer is not None:
+            _tracer.touch(self)
         return self._grad_fn is None
 
     @property
     def grad(self):
+        if _tracer is not None:
+            _tracer.grad_read(self)
         if self._grad is None and self._grad_fn is not None and (
                 self._grad_fn.retain is None or self._grad_fn.retain() is not self):
             warnings.warn(
@@ -123,6 +136,8 @@ class Tensor:
                 raise RuntimeError(
                     f"assigned grad has data of a different type: {value.dtype.name} for a "
                     f"tensor of type {self.dtype.name}")
+        if _tracer is not None:
+            _tracer.grad_write(self, value)
         self._grad = value
 
     @property
@@ -131,6 +146,8 @@ class Tensor:
 
     def retain_grad(self):
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        if _tracer is not None:
+            _tracer.unsupported("retain_grad()")
         if self._grad_fn is None:
             if not self._requires_grad:
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
@@ -139,6 +156,8 @@ class Tensor:
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
+        if _tracer is not None:
+            _tracer.unsupported("register_hook()")
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._grad_fn is not None:
@@ -155,6 +174,8 @@ class Tensor:
             # The common case (loss.backward()), without the general argument handling.
             engine.run_backward((self,), (_ones_like(self._data),), bool(retain_graph))
             return
+        if _tracer is not None and isinstance(gradient, Tensor):
+            _tracer.touch(gradient)
         if gradient is not None and not isinstance(gradient, Tensor):
             # autograd.backward would read a list as one gradient per output
             raise TypeError(f"backward(): gradient must be a Tensor or None, not {type(gradient).__name__}")
@@ -162,6 +183,8 @@ class Tensor:
 
     def detach(self):
         """The same values, sharing memory and version counter, cut off from the graph."""
+        if _tracer is not None:
+            _tracer.touch(self)
         t = Tensor._wrap(self._data)
         if self._vc is None:
             self._vc = [0]
@@ -178,10 +201,14 @@ class Tensor:
     @property
     def data(self):
         """The values as a tensor outside autograd (its in-place changes are not tracked)."""
+        if _tracer is not None:
+            _tracer.touch(self)
         return Tensor._wrap(self._data)
 
     @data.setter
     def data(self, value):
+        if _tracer is not None:
+            _tracer.unsupported("assigning to .data")
         array = value._data if isinstance(value, Tensor) else np.asarray(value)
         _dtype.from_numpy_dtype(array.dtype)  # refuse unsupported dtypes now, not at the next repr
         self._data = array
@@ -211,25 +238,37 @@ class Tensor:
     # ----- shape and type ------------------------------------------------------------------
     @property
     def shape(self):
+        if _tracer is not None:
+            _tracer.touch(self)
         return Size(self._data.shape)
 
     def size(self, dim=None):
+        if _tracer is not None:
+            _tracer.touch(self)
         return Size(self._data.shape) if dim is None else self._data.shape[_dim(dim, self.ndim)]
 
     @property
     def ndim(self):
+        if _tracer is not None:
+            _tracer.touch(self)
         return self._data.ndim
 
     def dim(self):
+        if _tracer is not None:
+            _tracer.touch(self)
         return self._data.ndim
 
     def numel(self):
+        if _tracer is not None:
+            _tracer.touch(self)
         return self._data.size
 
     nelement = numel
 
     @property
     def dtype(self):
+        if _tracer is not None:
+            _tracer.touch(self)
         return _dtype.from_numpy_dtype(self._data.dtype)
 
     @property
@@ -254,6 +293,8 @@ class Tensor:
         return self
 
     def __len__(self):
+        if _tracer is not None:
+            _tracer.touch(self)
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
@@ -267,23 +308,33 @@ class Tensor:
 
     # ----- conversion ------------------------------------------------------------------------
     def item(self):
+        if _tracer is not None:
+            _tracer.value_read(self, ".item()")
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._data.item()
 
     def tolist(self):
+        if _tracer is not None:
+            _tracer.value_read(self, ".tolist()")
         return self._data.tolist()
 
     def numpy(self, force=False):
+        if _tracer is not None:
+            _tracer.value_read(self, ".numpy()")
         if self._requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        if _tracer is not None:
+            _tracer.value_read(self, "np.asarray(tensor)")
         return self._data if dtype is None else self._data.astype(dtype)
 
     def __bool__(self):
+        if _tracer is not None:
+            _tracer.value_read(self, "bool(tensor) (an if or while on a tensor)")
         if self._data.size != 1:
             amount = "no values" if self._data.size == 0 else "more than one value"
             raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
@@ -296,6 +347,8 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
+        if _tracer is not None:
+            _tracer.value_read(self, "using a tensor as an index")
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self._data.item())
@@ -306,6 +359,8 @@ class Tensor:
         return format(str(self), spec)
 
     def __repr__(self):
+        if _tracer is not None:
+            _tracer.value_read(self, "printing a tensor")
         fn = self._grad_fn
         return format_tensor(self._data, requires_grad=self._requires_grad,
                              grad_fn_name=fn.name() if fn is not None else None)
@@ -406,7 +461,10 @@ class Tensor:
             return False
         a, b = _promote(self, other)
         try:
-            return Tensor._wrap(np.asarray(ufunc(a._data, b._data)))
+            result = np.asarray(ufunc(a._data, b._data))
+            if _tracer is not None:
+                _tracer.array_call(ufunc, (a, b), result, _TORCH_NAMES[ufunc])
+            return Tensor._wrap(result)
         except ValueError as error:
             raise graph.broadcast_error(_TORCH_NAMES[ufunc], (a._data, b._data), error) from None
         except TypeError:  # bitwise ops on floats; PyTorch raises NotImplementedError too
@@ -442,7 +500,10 @@ class Tensor:
         return self._compare(np.bitwise_xor, other)
 
     def __invert__(self):
-        return Tensor._wrap(np.asarray(np.invert(self._data)))
+        result = np.asarray(np.invert(self._data))
+        if _tracer is not None:
+            _tracer.array_call(np.invert, (self,), result, "bitwise_not")
+        return Tensor._wrap(result)
 
     # ----- in-place ---------------------------------------------------------------------------
     def _inplace(self, op, other, params=graph._NO_PARAMS):
@@ -457,11 +518,19 @@ class Tensor:
         if grad_mode.enabled and (self._requires_grad or (other is not None and other._requires_grad)):
             return self._inplace_recorded(lambda old: apply(op, (old,) + operands[1:], params), op.name)
         ufunc = _INPLACE_UFUNCS.get(op)
+        tracer = _tracer
         try:
             if ufunc is not None:
+                if tracer is not None:
+                    tracer.touch(self)
                 ufunc(self._data, other._data, out=self._data)
+                if tracer is not None:
+                    tracer.inplace_ufunc(ufunc, self, other)
             else:
-                self._write(op.forward(*(t._data for t in operands), **params))
+                result = np.asarray(op.forward(*(t._data for t in operands), **params))
+                if tracer is not None:
+                    tracer.raw_forward(op, operands, params, result)
+                self._write(result)
         except ValueError as error:
             if "read-only" in str(error):
                 self._write(None)  # raises the error that explains broadcast views
@@ -477,6 +546,8 @@ class Tensor:
     def _inplace_recorded(self, compute, name):
         """In-place under autograd: ``compute(old)`` builds the new value from a stand-in for the
         old one; the result is written into self, which takes over its grad_fn."""
+        if _tracer is not None:
+            _tracer.touch(self)
         self._check_inplace_allowed()
         if self._base is not None and self._base._requires_grad:
             raise RuntimeError(
@@ -513,10 +584,14 @@ class Tensor:
             raise RuntimeError(
                 "unsupported operation: this tensor is a broadcast (expanded) view, and writing "
                 "to it would write several elements through one memory location. Clone it first.")
+        if _tracer is not None:
+            _tracer.touch(self)
         try:
             np.copyto(self._data, values, casting="unsafe")
         except ValueError as error:
             raise _inplace_shape_error(name, self._data, np.asarray(values), error) from None
+        if _tracer is not None:
+            _tracer.wrote(self, "copyto", value=values)
 
     def add_(self, other, alpha=1):
         return self._inplace(E.add, other if alpha == 1 else other * alpha)
@@ -539,8 +614,12 @@ class Tensor:
         if self._requires_grad and grad_mode.enabled:
             self._check_inplace_allowed()
             return self._inplace(E.mul, 0).add_(value)
+        if _tracer is not None:
+            _tracer.touch(self)
         try:
             self._data.fill(value)
+            if _tracer is not None:
+                _tracer.wrote(self, "fill", value=value)
         except (ValueError, TypeError):
             _expect_number("fill_", "value", value)
             self._write(value)  # raises the read-only error for broadcast views
@@ -559,6 +638,8 @@ class Tensor:
 
     def __setitem__(self, index, value):
         value = _operand(value, self)
+        if _tracer is not None:
+            _tracer.touch_index(index)
         index = _index(index)
         try:
             if grad_mode.enabled and (self._requires_grad or value._requires_grad):
@@ -566,7 +647,11 @@ class Tensor:
                 return self._inplace(S.setitem, value, {"index": index})
             if not self._data.flags.writeable:
                 self._write(self._data)  # raises the read-only error
+            if _tracer is not None:
+                _tracer.touch(self)
             self._data[index] = value._data
+            if _tracer is not None:
+                _tracer.wrote(self, "setitem", index, value)
         except (ValueError, RuntimeError):
             error = _value_does_not_fit(self._data, index, value._data)
             if error is None:
@@ -576,6 +661,8 @@ class Tensor:
 
     # ----- indexing and shape (views) --------------------------------------------------------
     def __getitem__(self, index):
+        if _tracer is not None:
+            _tracer.touch_index(index)
         index = _index(index)
         return apply1(S.getitem, self, {"index": index, "source_shape": self._data.shape},
                       _getitem_name(index))
@@ -718,7 +805,10 @@ def _value_does_not_fit(target, index, value):
 def _floor_divide(a, b):
     """Floor division of two tensors of one dtype (no gradient)."""
     try:
-        return Tensor._wrap(np.asarray(np.floor_divide(a._data, b._data)))
+        result = np.asarray(np.floor_divide(a._data, b._data))
+        if _tracer is not None:
+            _tracer.array_call(np.floor_divide, (a, b), result, "floor_divide")
+        return Tensor._wrap(result)
     except ValueError as error:
         raise graph.broadcast_error("floor_divide", (a._data, b._data), error) from None
 
@@ -773,7 +863,10 @@ def _cast(t, dtype):
     if t._data.dtype == dtype:
         return t
     if not t._requires_grad:
-        return Tensor._wrap(t._data.astype(dtype))
+        result = t._data.astype(dtype)
+        if _tracer is not None:
+            _tracer.array_call(lambda a: a.astype(dtype), (t,), result, "to (a cast, no gradient)")
+        return Tensor._wrap(result)
     return apply(S.to_dtype, (t,), {"dtype": dtype, "source_dtype": t._data.dtype})
 
 

@@ -14,6 +14,9 @@ import numpy as np
 from . import grad_mode
 
 Tensor = None  # glassgrad.tensor sets this once the class exists (the modules import each other)
+# The compiler's tracer while it records a call (glassgrad.compiler.trace), else None: one
+# global read is all the op path pays when nothing is being traced.
+tracer = None
 _next_seq = itertools.count().__next__
 _NO_PARAMS = {}
 
@@ -165,6 +168,8 @@ def version_of(t):
 
 def apply(op, tensors, params=_NO_PARAMS, name=None):
     """Run ``op`` on ``tensors`` (glassgrad Tensors) and record it if any input needs a gradient."""
+    if tracer is not None:
+        return tracer.record_op(apply, op, tensors, params, name)
     if len(tensors) == 1 and not op.variadic:
         return apply1(op, tensors[0], params, name)
     arrays = [t._data for t in tensors]
@@ -183,6 +188,8 @@ def apply(op, tensors, params=_NO_PARAMS, name=None):
 
 def apply1(op, x, params=_NO_PARAMS, name=None):
     """``apply`` for one input: the hot path of unary and shape ops, kept flat like apply2."""
+    if tracer is not None:
+        return tracer.record_op(apply1, op, (x,), params, name)
     try:
         data = x._data
     except AttributeError:
@@ -232,6 +239,8 @@ def apply1(op, x, params=_NO_PARAMS, name=None):
 def apply2(op, a, b):
     """``apply`` for two inputs without params: the hot path of arithmetic, kept flat (no helper
     calls) because a training loop runs it millions of times."""
+    if tracer is not None:
+        return tracer.record_op(apply2, op, (a, b), _NO_PARAMS, None)
     try:
         out = op.forward(a._data, b._data)
     except ValueError as error:

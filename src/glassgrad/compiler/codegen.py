@@ -1,0 +1,335 @@
+"""From a finished trace to a Python function: prune, fold constants, guard, write source, exec.
+
+The program has four parts, in this order: guards (the facts the trace was specialised on: the
+argument kinds, shapes and dtypes, which tensors need gradients, what the function's names are
+bound to; when one fails the program returns ``RETRACE`` and the caller traces again), reading
+the inputs' arrays, the traced NumPy lines, and writing back (new ``.grad`` tensors, version
+counters, the returned tensors).
+"""
+
+import linecache
+
+import numpy as np
+
+from ..autograd import grad_mode, graph
+from ..tensor import Tensor
+from .symbolic import Untraceable
+
+RETRACE = object()  # what a program returns when its guards don't hold for the call
+
+
+def make_tensor(data, requires_grad=False, grad_fn=None, grad=None, version=0, _new=object.__new__):
+    """A Tensor around ``data`` with the given autograd state (the programs' one helper)."""
+    t = _new(Tensor)
+    t._data = data
+    t._requires_grad = requires_grad
+    t._grad_fn = grad_fn
+    t._grad = grad
+    t._vc = [version] if version else None
+    t._base = t._hooks = None
+    return t
+
+
+class CallSpec:
+    """What the program's guards check about the call besides its tensors."""
+
+    def __init__(self, function_name, parameters, arg_guards, name_guards, namespace):
+        self.function_name = function_name
+        self.parameters = parameters    # the def line's parameter list, as source
+        self.arg_guards = arg_guards    # source conditions (each True when the call differs)
+        self.name_guards = name_guards  # (lookup source, object) for the function's own names
+        self.namespace = namespace      # objects the guards refer to (_g, cells)
+
+
+class Program:
+    """A compiled specialisation: its source, the function exec'd from it, and the trace."""
+
+    def __init__(self, source, function, namespace, tracer, result):
+        self.source = source
+        self.function = function
+        self.namespace = namespace
+        self.tracer = tracer
+        self.result = result
+
+
+def build(tracer, result, spec, counter):
+    return _Generator(tracer, result, spec).program(counter)
+
+
+class _Generator:
+    def __init__(self, tracer, result, spec):
+        self.tracer = tracer
+        self.builder = tracer.builder
+        self.result = result
+        self.spec = spec
+        self.epilogue = []
+        self.escaping = []        # Syms that leave the program (in tensors it returns or stores)
+        self._made = {}           # id(tensor) -> variable holding its materialised Tensor
+        self.folded = []          # lines run once at the trace (their values are constants)
+        self.namespace = {"np": np, "RETRACE": RETRACE, "_make": make_tensor, "Tensor": Tensor,
+                          "_grad_mode": grad_mode}
+
+    # ----- writing back -------------------------------------------------------------------------
+    def _ref(self, tensor):
+        """Source for a tensor that leaves the program: an input's own object, or a new one."""
+        free = self.tracer.free.get(id(tensor))
+        if free is not None:
+            return free.ref
+        if id(tensor) not in self.tracer.created:
+            self.tracer.touch(tensor)  # returned untouched: an input all the same
+            return self.tracer.free[id(tensor)].ref
+        made = self._made.get(id(tensor))
+        if made is not None:
+            return made
+        sym = self.tracer.syms.get(id(tensor._data))
+        if sym is None:
+            raise Untraceable("a returned tensor holds an array no traced operation produced")
+        node = tensor._grad_fn
+        if node is not None and node.saved_inputs is not None:
+            raise Untraceable("the function returns a tensor whose autograd graph is still alive, so "
+                              "backward() could be called on it later; call backward() inside the "
+                              "compiled function, or compute the value under no_grad()")
+        grad = "None" if tensor._grad is None else self._ref(tensor._grad)
+        node_name = "None" if node is None else self.builder.constant(node, "node")
+        self.escaping.append(sym)
+        name = self.builder.new_name("out")
+        self._made[id(tensor)] = name
+        # A constant handed out must be a copy: the caller may change it in place.
+        data = f"{sym.name}.copy()" if sym.root.kind == "fixed" else sym.name
+        self.epilogue.append(f"{name} = _make({data}, {tensor._requires_grad}, {node_name}, {grad}, "
+                             f"{graph.version_of(tensor)})")
+        return name
+
+    def _render_output(self, value):
+        if isinstance(value, Tensor):
+            return self._ref(value)
+        cls = value.__class__
+        if cls is tuple:
+            items = [self._render_output(v) for v in value]
+            return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+        if cls is list:
+            return f"[{', '.join(self._render_output(v) for v in value)}]"
+        if cls is dict:
+            return "{" + ", ".join(f"{self.builder.render(k, [])}: {self._render_output(v)}"
+                                   for k, v in value.items()) + "}"
+        return self.builder.render(value, [])
+
+    def _write_back(self):
+        """.grad slots that now hold other tensors, and version counters that moved."""
+        for free in list(self.tracer.free_order):
+            tensor = free.tensor
+            if tensor._data is not free.array:
+                raise Untraceable(f"the function replaces {free.name}.data; change it in place instead")
+            if tensor._requires_grad != free.requires_grad or (tensor._grad_fn is None) != free.is_leaf:
+                raise Untraceable(f"the function changes whether {free.name} requires grad, or makes it "
+                                  "part of a graph")
+            if free.kind != "grad" and tensor._grad is not free.grad:
+                value = "None" if tensor._grad is None else self._ref(tensor._grad)
+                self.epilogue.append(f"{free.ref}._grad = {value}")
+        seen = set()
+        self.version_guards = []
+        for free in self.tracer.free_order:
+            vc = free.tensor._vc
+            delta = graph.version_of(free.tensor) - free.version
+            if delta and id(vc) not in seen:
+                seen.add(id(vc))
+                # in-place changes count on the tensor's version counter, as they do eagerly
+                if free.had_counter and free.kind != "arg":
+                    # a parameter's counter, once made, stays: one guard, one line
+                    self.version_guards.append(f"{free.ref}._vc is None")
+                    self.epilogue.append(f"{free.ref}._vc[0] += {delta}  # version counter")
+                else:
+                    self.epilogue.append(f"_vc = {free.ref}._vc  # version counter")
+                    self.epilogue.append(f"if _vc is None: {free.ref}._vc = [{delta}]")
+                    self.epilogue.append(f"else: _vc[0] += {delta}")
+
+    # ----- pruning -------------------------------------------------------------------------------
+    def _fold_constants(self, statements):
+        """Arrays that are the same at every call (made only from fixed constants: the ones of
+        loss.backward() spread by a mean's vjp, 1/n...) become constants: their lines run once,
+        now. Not those read before their last write, nor those that leave the program (callers
+        may change those in place)."""
+        unsafe = {e.root for e in self.escaping}
+        last_write = {}
+        for i, s in enumerate(statements):
+            if s.writes is not None:
+                last_write[s.writes.root] = i
+        foldable = {}
+        for i, s in enumerate(statements):
+            for r in s.reads:
+                root = r.root
+                if not r.is_static() or root.kind == "input":
+                    continue
+                if root in unsafe:
+                    foldable[root] = False
+                elif not (s.writes is not None and s.writes.root is root) and i <= last_write.get(root, -1):
+                    foldable[root] = False  # read while it is still being filled
+                else:
+                    foldable.setdefault(root, True)
+        fold = {root for root, ok in foldable.items() if ok}
+        kept = []
+        for s in statements:
+            roots = {t.root for t in s.targets}
+            if s.writes is not None:
+                roots.add(s.writes.root)
+            if roots and roots <= fold and not s.guard and all(r.is_static() for r in s.reads):
+                self.folded.append(s.line())  # computed once, at the trace: shown as a comment
+                continue
+            kept.append(s)
+        for s in kept:
+            for r in s.reads:
+                if r.root in fold:
+                    r.kind = "fixed"
+                    self.builder.constants[r.name] = r.value
+        return kept
+
+    def _prune(self, statements):
+        """Drop lines whose results nobody reads and whose writes nobody sees (reverse pass)."""
+        live = set(self.escaping)
+        live_roots = {s.root for s in live} | {f.sym for f in self.tracer.free_order}
+        kept = []
+        for s in reversed(statements):
+            needed = s.guard or any(t in live for t in s.targets) or \
+                (s.writes is not None and s.writes.root in live_roots)
+            if not needed:
+                continue
+            kept.append(s)
+            for r in s.reads:
+                live.add(r)
+                live_roots.add(r.root)
+            if s.writes is not None:
+                live.add(s.writes)
+        kept.reverse()
+        return kept, live
+
+    # ----- the source ------------------------------------------------------------------------------
+    def program(self, counter):
+        tracer, b = self.tracer, self.builder
+        output = self._render_output(self.result)
+        self._write_back()
+        statements = self._fold_constants(b.statements)
+        statements, live = self._prune(statements)
+        written_roots = {s.writes.root for s in statements if s.writes is not None}
+        _check_value_checks(statements)
+        for root in written_roots:
+            if root.kind == "const":
+                raise Untraceable("the function writes into a NumPy array it did not create")
+        copies = [root for root in written_roots if root.kind == "fixed"]
+
+        frees = tracer.free_order
+        args = [f for f in frees if f.kind == "arg"]
+        grads = [f for f in frees if f.kind == "grad"]
+        used = {s for s in live if s.kind == "input"}
+
+        lines = []
+        # 1. guards on the call itself: arguments, the function's names, grad mode
+        conditions = list(self.spec.arg_guards)
+        self.guard_bindings = []
+        for lookup, value in self.spec.name_guards:
+            captured = tracer.free.get(id(value))
+            name = captured.ref if captured is not None and captured.kind == "captured" else \
+                b.constant(value, "_" + _lookup_name(lookup))
+            conditions.append(f"{lookup} is not {name}")
+            self.guard_bindings.append((lookup, name, value))
+        conditions.append(f"_grad_mode.enabled is not {grad_mode.enabled}")
+        lines += _guard_block(conditions, "the call is not the one traced")
+        # 2. the tensors: references, arrays, and their guards
+        for f in args:
+            lines.append(f"{f.ref} = {_path_source(f.path)}")
+        for f in frees:
+            if f.kind == "captured":
+                self.namespace[f.ref] = f.tensor
+        conditions = []
+        for f in frees:
+            if f.kind == "grad":
+                continue
+            lines.append(f"{f.name} = {f.ref}._data")
+            dtype = b.constant(f.array.dtype, f.array.dtype.name)
+            check = f"{f.name}.shape != {f.array.shape!r} or {f.name}.dtype != {dtype}"
+            if f.kind == "captured":
+                # the same array object as at the trace cannot have changed shape or dtype
+                same = b.constant(f.array, f"{f.ref}_traced")
+                check = f"{f.name} is not {same} and ({check})"
+            conditions.append(check)
+            conditions.append(f"{f.ref}._requires_grad is not {f.requires_grad}")
+            if f.requires_grad:
+                conditions.append(f"{f.ref}._grad_fn is {'not ' if f.is_leaf else ''}None")
+            if f.grad_observed:
+                conditions.append(f"{f.ref}._grad is {'' if f.grad is not None else 'not '}None")
+        for f in grads:
+            lines.append(f"{f.ref} = {f.owner.ref}._grad")
+        conditions += self.version_guards
+        lines += _guard_block(conditions, "shapes, dtypes or gradients differ from the traced ones")
+        for f in grads:
+            if f.sym in used or any(f.sym is r for r in written_roots):
+                lines.append(f"{f.name} = {f.ref}._data")
+        for root in copies:
+            b.constants[root.name + "_init"] = b.constants.pop(root.name)
+            lines.append(f"{root.name} = {root.name}_init.copy()  # changed in place below: a fresh copy")
+        # 3. the traced lines
+        if self.folded:
+            lines += ["", "# computed once, when traced (the same at every call):"]
+            lines += [f"#   {line}" for line in self.folded]
+        if statements:
+            lines.append("")
+        for s in statements:
+            lines.append(s.line())
+        # 4. writing back and returning
+        if self.epilogue:
+            lines.append("")
+        lines += self.epilogue
+        lines.append(f"return {output}")
+
+        name = self.spec.function_name
+        doc = (f'"""{name}, compiled by glassgrad: the traced forward, backward and updates as '
+               f'straight-line NumPy.\n\n    Arrays are named after the tensors they belong to; '
+               f'_w is the tensor object\n    behind the array w. Each comment names the op (and '
+               f'grad_fn) the line comes from.\n    """')
+        source = f"def {name}({self.spec.parameters}):\n    {doc}\n" + \
+            "".join(f"    {line}\n" if line else "\n" for line in lines)
+        namespace = dict(self.namespace)
+        namespace.update(b.constants)
+        namespace.update(self.spec.namespace)
+        filename = f"<glassgrad.compile {name} #{counter}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        exec(compile(source, filename, "exec"), namespace)  # our own generated source
+        program = Program(source, namespace[name], namespace, tracer, self.result)
+        program.guard_bindings = self.guard_bindings
+        return program
+
+
+def _check_value_checks(statements):
+    """A value check may send the call back to be traced again, so nobody outside may have seen
+    a write before it."""
+    seen_write = False
+    for s in statements:
+        if s.guard and seen_write:
+            raise Untraceable("a branch on values comes after an in-place update of a tensor from "
+                              "outside, so a call taking the other branch could not start over")
+        if s.writes is not None and s.writes.root.kind in ("input", "const"):
+            seen_write = True
+
+
+def _guard_block(conditions, why):
+    if not conditions:
+        return []
+    lines = [f"if ({conditions[0]}"]
+    lines += [f"        or {c}" for c in conditions[1:]]
+    lines[-1] += "):"
+    lines.append(f"    return RETRACE  # {why}")
+    return lines
+
+
+def _lookup_name(lookup):
+    """``w`` for ``_g['w']`` or ``_cell_w.cell_contents``."""
+    if lookup.startswith("_g["):
+        return lookup[3:-1].strip("'\"")
+    return lookup[len("_cell_"):].split(".")[0]
+
+
+def _path_source(path):
+    """``params[0]`` for the path ("params", 0)."""
+    text = path[0]
+    for part in path[1:]:
+        text += f"[{part!r}]"
+    return text
