@@ -30,7 +30,7 @@ __version__ = "0.1.0"
 
 
 _LAZY_SUBMODULES = {"nn", "optim", "viz", "expr", "worked", "explanation", "fit", "special",
-                    "stability"}
+                    "stability", "compiler"}
 
 
 def __getattr__(name):
@@ -40,6 +40,13 @@ def __getattr__(name):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'glassgrad' has no attribute {name!r}")
+
+
+def compile(fn=None, *, verify=True):
+    """Trace ``fn`` (a training step, say) on its first call and run it afterwards as generated
+    straight-line NumPy, bit for bit the same as eager; see ``glassgrad.compiler``."""
+    from .compiler import compile as _compile  # imported on use: keeps `import glassgrad` light
+    return _compile(fn, verify=verify) if fn is not None else _compile(verify=verify)
 
 
 def explain(output, names=None, grad_output=None):
