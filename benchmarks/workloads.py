@@ -1,6 +1,6 @@
 """The registry of workloads, in the order they run. A new workload is one module plus one line."""
 
-from . import import_time, w1_seed_q2, w2_mlp, w3_scalar_mlp, w4_chain, w5_cli_startup
+from . import hw3_report, import_time, w1_seed_q2, w2_mlp, w3_scalar_mlp, w4_chain, w5_cli_startup
 
 ALL = (
     w1_seed_q2.WORKLOAD,
@@ -9,6 +9,7 @@ ALL = (
     w4_chain.WORKLOAD,
     import_time.WORKLOAD,
     w5_cli_startup.WORKLOAD,
+    hw3_report.WORKLOAD,
 )
 
 
