@@ -33,7 +33,7 @@ def blocks(path):
 
 def test_there_is_a_guide_for_each_capability():
     names = {p.stem for p in GUIDES}
-    assert {"engine", "graphs", "backprop", "fitting", "stability", "command-line"} <= names
+    assert {"engine", "graphs", "backprop", "fitting", "stability", "compile", "command-line"} <= names
 
 
 @pytest.mark.parametrize("guide", GUIDES, ids=[p.stem for p in GUIDES])
