@@ -109,13 +109,8 @@ class NonFinite:
         return dict(self.__dict__)
 
 
-@dataclass
-class Rewrite:
-    """A candidate rewrite, equivalent to the formula and measured on the same inputs."""
-
-    text: str
-    origin: str
-    quantities: list
+class _Totals:
+    """Average and worst bits over every quantity (value and partials) in ``self.quantities``."""
 
     @property
     def average_bits(self):
@@ -124,6 +119,15 @@ class Rewrite:
     @property
     def worst_bits(self):
         return _overall(self.quantities)[1]
+
+
+@dataclass
+class Rewrite(_Totals):
+    """A candidate rewrite, equivalent to the formula and measured on the same inputs."""
+
+    text: str
+    origin: str
+    quantities: list
 
     @property
     def non_finite(self):
@@ -148,7 +152,7 @@ class Rejected:
 
 
 @dataclass
-class StabilityResult:
+class StabilityResult(_Totals):
     """Everything the analyzer found; ``text()``, ``markdown()``, ``to_dict()`` and ``plot(path)``
     render it."""
 
@@ -167,14 +171,6 @@ class StabilityResult:
     precision: int  # the most bits of precision any exact answer needed
     _inputs: dict = field(default=None, repr=False)
     _sample_bits: dict = field(default=None, repr=False)  # formula text -> per-input worst bits
-
-    @property
-    def average_bits(self):
-        return _overall(self.quantities)[0]
-
-    @property
-    def worst_bits(self):
-        return _overall(self.quantities)[1]
 
     @property
     def first_error(self):
