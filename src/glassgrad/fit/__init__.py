@@ -6,16 +6,26 @@ with the seed's log lines, a progress bar, early and divergence stops); ``least_
 measured against; ``load_csv`` reads the data.
 
 >>> import numpy as np
+>>> from glassgrad.fit import least_squares
 >>> fit = least_squares({"x": np.array([1.0, 2.0, 3.0])}, np.array([2.0, 4.0, 6.0]))
 >>> round(fit.params["w_x"], 12), round(fit.params["b"], 12), round(fit.mse, 12)
 (2.0, 0.0, 0.0)
 """
 
-from .closed_form import LeastSquares, least_squares, linear_least_squares
-from .data import DataError, Table, load_csv, read_csv
-from .model import LinearForm, Model, ModelError
-from .training import Diverged, FitResult, fit, largest_stable_lr
+import importlib
 
-__all__ = ["fit", "FitResult", "Diverged", "Model", "ModelError", "LinearForm", "LeastSquares",
-           "least_squares", "linear_least_squares", "largest_stable_lr", "load_csv", "read_csv",
-           "Table", "DataError"]
+# name -> the submodule that defines it. Loaded on first use (PEP 562), so that building the
+# command line's parser, which registers `glassgrad fit`, does not import the training code.
+_EXPORTS = {
+    "fit": "training", "FitResult": "training", "Diverged": "training", "largest_stable_lr": "training",
+    "Model": "model", "ModelError": "model", "LinearForm": "model",
+    "LeastSquares": "closed_form", "least_squares": "closed_form", "linear_least_squares": "closed_form",
+    "load_csv": "data", "read_csv": "data", "Table": "data", "DataError": "data",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

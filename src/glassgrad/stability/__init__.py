@@ -7,9 +7,10 @@ op that loses accuracy or overflows, and proposes measured rewrites (``softplus(
 mpmath are imported only when an analysis runs, matplotlib only for a plot.
 """
 
-from .analyze import (DEFAULT_RANGE, DEFAULT_SAMPLES, NonFinite, OpError, QuantityError, Rejected,
+from .analyze import (NonFinite, OpError, QuantityError, Rejected,
                       Rewrite, StabilityError, StabilityResult, WorstInput, analyze, checked_ranges)
 from .bits import bits_of_error, ordinals, ulp_distance
+from .defaults import DEFAULT_RANGE, DEFAULT_SAMPLES
 from .ground_truth import GroundTruth, Truth
 from .sampling import sample_inputs, uniform_floats
 

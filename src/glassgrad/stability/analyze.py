@@ -19,8 +19,7 @@ from .bits import bits_of_error, float_dtype, width
 from .ground_truth import UNDEFINED, UNRESOLVED, GroundTruth, GroundTruthError
 from .sampling import sample_inputs
 
-DEFAULT_SAMPLES = 2000
-DEFAULT_RANGE = (-100.0, 100.0)
+from .defaults import DEFAULT_RANGE, DEFAULT_SAMPLES
 # An op "introduces error" when, on exact inputs, it is further than this from its exact result;
 # a correctly implemented op is within 1 ULP (1 bit).
 LOCAL_ERROR_BITS = 3.0

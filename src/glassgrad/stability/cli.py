@@ -15,7 +15,7 @@ from pathlib import Path
 def register(commands):
     """Add ``stability`` to the argparse sub-parsers object ``commands``."""
     from ..cli import formula_may_start_with_minus
-    from .analyze import DEFAULT_RANGE, DEFAULT_SAMPLES
+    from .defaults import DEFAULT_RANGE, DEFAULT_SAMPLES
 
     low, high = (f"{bound:g}" for bound in DEFAULT_RANGE)
     command = commands.add_parser(
