@@ -24,6 +24,9 @@ def sum_to_axes(shape, target):
     return axes, lead
 
 
+_UNSIGNED = {2: np.uint16, 4: np.uint32, 8: np.uint64}  # float width -> same-width integer
+
+
 class numpy_ns:
     """NumPy arrays in, NumPy arrays out. Methods rather than np.* wrappers: on the tiny arrays
     of teaching examples, NumPy's Python-level wrappers cost more than the arithmetic."""
@@ -55,6 +58,17 @@ class numpy_ns:
         # Keep the gradient's dtype: np.where with a Python 0.0 would not change float32.
         dtype = a.dtype if hasattr(a, "dtype") else b.dtype
         return out.astype(dtype, copy=False)
+
+    @staticmethod
+    def keep_where(condition, g):
+        """``g`` where ``condition`` holds, +0 elsewhere, bit for bit as np.where(condition, g, 0)
+        (an inf or nan in ``g`` is dropped, not multiplied by 0): a bitwise AND with an all-ones
+        or all-zeros mask, several times faster than np.where on large arrays."""
+        unsigned = _UNSIGNED.get(g.dtype.itemsize) if g.dtype.kind == "f" else None
+        if unsigned is None or condition.shape != g.shape:
+            return numpy_ns.where(condition, g, 0.0)
+        mask = np.negative(condition.view(np.uint8), dtype=unsigned)  # True -> all ones
+        return np.bitwise_and(g.view(unsigned), mask).view(g.dtype)
 
     @staticmethod
     def data(a):
@@ -126,3 +140,4 @@ def _fill_tensor_ns():
                  "mT", "swapaxes", "permute", "floor_divide"):
         setattr(tensor_ns, name, staticmethod(getattr(F, name)))
     tensor_ns.sum = staticmethod(lambda a, dim, keepdim: F.sum(a, dim, keepdim))
+    tensor_ns.keep_where = staticmethod(lambda condition, g: F.where(condition, g, 0.0))
