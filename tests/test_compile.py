@@ -8,6 +8,7 @@ agreed with a broken engine would still be caught.
 import builtins
 import contextlib
 import io
+import math
 import warnings
 from pathlib import Path
 
@@ -593,3 +594,21 @@ def test_verify_can_be_turned_off_and_the_decorator_takes_options():
     for _ in range(3):
         step()
     assert np.array_equal(w.grad._data, [12.0]) and step.source is not None
+
+
+def test_a_non_finite_number_argument_is_guarded_like_any_other():
+    # the guard used to write repr(inf) into the source: NameError: name 'inf' is not defined
+    w = gg.ones(2, requires_grad=True)
+
+    def step(scale):
+        w.grad = None
+        loss = (w * scale).sum()
+        loss.backward()
+        return loss
+
+    compiled = compile(step)
+    for scale in (float("inf"), float("inf"), 2.0, 2.0, float("nan"), float("nan")):
+        loss = compiled(scale).item()
+        assert loss == 2 * scale or (math.isnan(loss) and math.isnan(scale))
+        assert w.grad.tolist() == [scale, scale] or math.isnan(scale)
+    assert len(compiled.programs) == 3 and compiled.eager_reason is None  # one per value, reused

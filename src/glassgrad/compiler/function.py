@@ -231,8 +231,12 @@ def _describe_argument(call, path, value, conditions, namespace):
     elif value is None or value.__class__ in (bool, int, float, str, complex):
         if value is None:
             conditions.append(f"{source} is not None")
+        elif value != value:  # nan: its repr is no literal, and it equals nothing, itself included
+            conditions.append(f"{source}.__class__ is not {value.__class__.__name__} or {source} == {source}")
         else:
-            conditions.append(f"{source}.__class__ is not {value.__class__.__name__} or {source} != {value!r}")
+            key = f"_arg_{len(namespace)}"  # the value itself: inf's repr is no literal either
+            namespace[key] = value
+            conditions.append(f"{source}.__class__ is not {value.__class__.__name__} or {source} != {key}")
     else:  # any other object: the very same one
         key = f"_arg_{len(namespace)}"
         namespace[key] = value
