@@ -266,9 +266,10 @@ def test_source_is_readable():
     step()
     source = step.source
     assert source.startswith("def step():")
-    for expected in ("w1 = _w1._data", "grad_w1 += ", "grad_b += ", "w1 -= ", "grad_w1.fill(0)",
+    for expected in ("w1 = _w1._data", "grad_w1 += ", "grad_b[...] = grad_b + ", "w1 -= ", "grad_w1.fill(0)",
                      "# mm (MmBackward0)", "# MmBackward0 of", "# div (DivBackward0)",
-                     "return RETRACE"):
+                     "return RETRACE", "is e @ g", "b_0d if b is _b_traced else b.reshape(())",
+                     "w1_T if w1 is _w1_traced else w1.T"):
         assert expected in source, expected
     assert "Tensor(" not in source and "Node" not in source  # no graph objects in the hot code
     assert source.count("\n") < 80
@@ -612,3 +613,132 @@ def test_a_non_finite_number_argument_is_guarded_like_any_other():
         assert loss == 2 * scale or (math.isnan(loss) and math.isnan(scale))
         assert w.grad.tolist() == [scale, scale] or math.isnan(scale)
     assert len(compiled.programs) == 3 and compiled.eager_reason is None  # one per value, reused
+
+
+# ----- rewrites for small graphs: each fires only where it gives the same bits -------------------
+
+def special_values(shape, seed=0):
+    """float32 values at every rounding corner (signed zeros, subnormals, the largest finite
+    values, infinities, NaNs of both signs and two payloads) mixed with ordinary ones."""
+    info = np.finfo(np.float32)
+    kinds = np.array([0.0, -0.0, 1.0, -1.5, 0.1, 3e-39, -info.smallest_subnormal, info.max,
+                      -info.max, np.inf, -np.inf, np.nan, -np.nan, np.nan], dtype=np.float32)
+    kinds.view(np.uint32)[-1] |= 5  # a NaN with another payload
+    ordinary = np.random.default_rng(seed).normal(size=64).astype(np.float32)
+    return np.random.default_rng(seed).permutation(np.concatenate([kinds, ordinary]))[
+        :int(np.prod(shape))].reshape(shape)
+
+
+def _matmuls(source):
+    return sum(" @ " in line.split("#")[0] for line in source.splitlines())
+
+
+def _twins(make, *calls):
+    """The same step twice, one compiled: both called with each argument tuple in ``calls``
+    (three calls without arguments by default), their results compared bit for bit."""
+    eager, params_e = make()
+    compiled, params_c = make()
+    compiled = compile(compiled)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("error", TraceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for args in calls or [()] * 3:
+            assert bits(compiled(*args)) == bits(eager(*args))
+            for a, b in zip(params_c, params_e):
+                assert bits(a) == bits(b) and bits(a.grad) == bits(b.grad)
+    return compiled
+
+
+@pytest.mark.parametrize("columns", [1, 2])
+def test_the_gram_backward_is_one_product_doubled_only_for_a_column(columns):
+    """(e.T @ e)'s gradients for e are e @ g and (g @ e.T).T: for a column e (and a fixed g) the
+    same numbers, so the program computes one and doubles it; with two columns, both."""
+    x = gg.tensor(special_values((30, columns)))
+
+    def make():
+        w = gg.tensor(np.full((1, columns), 0.75, np.float32), requires_grad=True)
+
+        def step():
+            e = x * w
+            loss = ((e.T @ e) / 30).sum()
+            loss.backward()
+            return loss
+        return step, [w]
+
+    source = _twins(make).source
+    assert ("is e @ g" in source) == (columns == 1)
+    assert _matmuls(source) == (2 if columns == 1 else 3)
+
+
+def test_the_gram_rewrite_waits_for_a_fixed_gradient():
+    """A gradient that may change could later be a NaN: which of two NaNs a product keeps is then
+    up to the hardware, so the rewrite waits for a fixed one (here it must not fire)."""
+    nan = np.full((1, 1), np.nan, np.float32)
+    nan.view(np.uint32)[0, 0] |= 9
+
+    def make():
+        x = gg.tensor(special_values((30, 1)), requires_grad=True)  # its grad shows e's, per element
+        w = gg.tensor([[0.75]], requires_grad=True)
+
+        def step(gradient):
+            e = x * w
+            loss = e.T @ e
+            loss.backward(gradient)
+            return loss
+        return step, [x, w]
+
+    source = _twins(make, *[(gg.tensor(g),) for g in ([[0.5]], [[0.5]], nan, nan)]).source
+    assert "is e @ g" not in source and _matmuls(source) == 3
+
+
+def test_one_element_operands_broadcast_as_0d_views():
+    """x + b for a bias b of shape (1,) reads b as a 0-d view (made once for a captured b),
+    in-place updates of one element are written as a copy; neither where shapes would change."""
+    x = gg.tensor(special_values((6, 3)))
+    row = gg.tensor(special_values((3,), seed=1))
+
+    def make():
+        b = gg.tensor([0.5], requires_grad=True)
+        m = gg.tensor([[2.0]], requires_grad=True)
+
+        def step(c):
+            loss = ((x + b) * c).sum() + (row * m).sum()  # row (3,) * m (1, 1) is (1, 3)
+            loss.backward()
+            with gg.no_grad():
+                for p in (b, m):
+                    p -= 0.25 * p.grad
+                    p.grad = None
+            return loss
+        return step, [b, m]
+
+    compiled = _twins(make, *[(gg.tensor([-0.0]),)] * 3)
+    source = compiled.source
+    assert "b_0d if b is _b_traced else b.reshape(())" in source  # captured: hoisted
+    assert "c.reshape(())" in source                              # an argument: each call
+    assert "m.reshape" not in source and "m_0d" not in source     # it would change the shape
+    assert "b[...] = b - " in source and "m[...] = m - " in source
+
+
+def test_hoisted_views_follow_an_array_replaced_between_calls():
+    x = gg.tensor(special_values((6, 3)))
+
+    def make():
+        w = gg.tensor(np.ones((1, 3), np.float32), requires_grad=True)
+        b = gg.tensor([0.5], requires_grad=True)
+
+        def step():
+            loss = ((x @ w.T + b) ** 2).sum()
+            loss.backward()
+            return loss
+        return step, [w, b]
+
+    eager, (w_e, b_e) = make()
+    compiled, (w_c, b_c) = make()
+    compiled = compile(compiled)
+    for k in range(4):
+        assert bits(compiled()) == bits(eager())
+        assert bits(w_c.grad) == bits(w_e.grad) and bits(b_c.grad) == bits(b_e.grad)
+        for w, b in ((w_e, b_e), (w_c, b_c)):
+            w.data = gg.tensor(np.full((1, 3), k - 1.5, np.float32))  # new arrays: the views
+            b.data = gg.tensor([k * 2.0])                            # made once no longer apply
+    assert "w_T if w is _w_traced else w.T" in compiled.source

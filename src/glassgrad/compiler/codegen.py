@@ -134,7 +134,11 @@ class _Generator:
             if delta and id(vc) not in seen:
                 seen.add(id(vc))
                 # in-place changes count on the tensor's version counter, as they do eagerly
-                if free.had_counter and free.kind != "arg":
+                if free.had_counter and free.kind == "captured":
+                    # the program's own tensor object: its counter, once made, stays that list
+                    self.namespace[f"{free.ref}_vc"] = vc
+                    self.epilogue.append(f"{free.ref}_vc[0] += {delta}  # version counter")
+                elif free.had_counter and free.kind == "grad":
                     # a parameter's counter, once made, stays: one guard, one line
                     self.version_guards.append(f"{free.ref}._vc is None")
                     self.epilogue.append(f"{free.ref}._vc[0] += {delta}  # version counter")
@@ -203,6 +207,19 @@ class _Generator:
         return kept, live
 
     # ----- the source ------------------------------------------------------------------------------
+    def _hoist_view(self, statement, captured):
+        """``t = w.T`` (or another view) of a captured array ``w``: that view is made once, now,
+        and used while ``w`` is still the traced array (it sees every later write to it)."""
+        view = statement.targets[0].view_of if len(statement.targets) == 1 else None
+        free = captured.get(id(view[0])) if view is not None else None
+        if free is not None:
+            b = self.builder
+            source, method, args = view
+            suffix = "T" if method == "transpose" else "0d"
+            made = b.constant(getattr(free.array, method)(*args), f"{free.name}_{suffix}")
+            traced = b.constant(free.array, f"{free.ref}_traced")
+            statement.text = f"{made} if {free.name} is {traced} else {statement.text}"
+
     def program(self, counter):
         tracer, b = self.tracer, self.builder
         output = self._render_output(self.result)
@@ -240,6 +257,7 @@ class _Generator:
             if f.kind == "captured":
                 self.namespace[f.ref] = f.tensor
         conditions = []
+        grad_refs = {id(g.owner): g.ref for g in grads}  # read into locals before the guards
         for f in frees:
             if f.kind == "grad":
                 continue
@@ -255,7 +273,8 @@ class _Generator:
             if f.requires_grad:
                 conditions.append(f"{f.ref}._grad_fn is {'not ' if f.is_leaf else ''}None")
             if f.grad_observed:
-                conditions.append(f"{f.ref}._grad is {'' if f.grad is not None else 'not '}None")
+                grad = grad_refs.get(id(f), f"{f.ref}._grad")
+                conditions.append(f"{grad} is {'' if f.grad is not None else 'not '}None")
         for f in grads:
             lines.append(f"{f.ref} = {f.owner.ref}._grad")
         conditions += self.version_guards
@@ -272,7 +291,9 @@ class _Generator:
             lines += [f"#   {line}" for line in self.folded]
         if statements:
             lines.append("")
+        captured = {id(f.sym): f for f in frees if f.kind == "captured"}
         for s in statements:
+            self._hoist_view(s, captured)
             lines.append(s.line())
         # 4. writing back and returning
         if self.epilogue:

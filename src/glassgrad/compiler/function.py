@@ -321,6 +321,8 @@ def _verify(program, tracer, call, args, kwargs, result):
     for free in tracer.free_order:
         if free.kind == "captured":
             namespace[free.ref] = scratch[id(free.tensor)]
+            if free.ref + "_vc" in namespace:  # its version counter, bound as a constant
+                namespace[free.ref + "_vc"] = scratch[id(free.tensor)]._vc
     # The names the guards look up now lead to the copies (containers of tensors are copied once
     # and that copy used everywhere, so that the identity guards hold).
     globals_ = {}

@@ -515,7 +515,7 @@ class Tracer:
                         leaves[key] = target
                 else:
                     b.comment = "two gradients meet: sum them"
-                    buffers[key] = previous + gi
+                    buffers[key] = _sum_gradients(previous, gi)
         new_grads = []
         for key, leaf in leaves.items():
             g = buffers.pop(key)
@@ -561,6 +561,64 @@ def _sum_to(g, shape):
     if kept == tuple(shape):
         return g.builder.call(np.add.reduce, "np.add.reduce", (g, axes[0] if len(axes) == 1 else axes), {})
     return numpy_ns.sum_to(g, shape)
+
+
+def _sum_gradients(a, b):
+    """``a + b``, except for the Gram product ``e.T @ e`` of a column ``e`` (an MSE's sum of
+    squares): its two gradients for ``e``, ``e @ g`` and ``(g @ e.T).T``, are then the same
+    numbers (each element is the one product ``e[i] * g``), so the sum is one of them doubled:
+    a matmul and a transpose fewer, the same bits."""
+    product = _gram_twin(a, b)
+    if product is None:
+        product = _gram_twin(b, a)
+    if product is None:
+        return a + b
+    b.builder.comment += f" (both are {product.name}: for a column e, (g @ e.T).T is e @ g)"
+    return product + product
+
+
+def _gram_twin(p, q):
+    """``p`` when ``p`` is ``e @ g`` and ``q`` is ``(g @ e.T).T`` with ``e`` a column and ``g``
+    a fixed, NaN-free 1x1 matrix, and matmul is seen to compute both alike; else None."""
+    if p.product is None or q.permuted is None or q.permuted[1] != (1, 0):
+        return None
+    e, g = p.product
+    twin = q.permuted[0].product
+    if twin is None or twin[0] is not g or not isinstance(g, Sym) or not isinstance(e, Sym):
+        return None
+    e_t = twin[1].permuted
+    if e_t is None or e_t[0] is not e or e_t[1] != (1, 0):
+        return None
+    ev, gv = e.value, g.value
+    if not (ev.ndim == 2 and ev.shape[1] == 1 and gv.shape == (1, 1) and ev.dtype == gv.dtype
+            and ev.dtype in (np.float32, np.float64) and ev.flags.c_contiguous):
+        return None
+    # A g that may change could be a NaN whose payload would then pick a side: fixed ones only.
+    if not g.is_static() or np.isnan(gv).any() or e.root is not e or e.kind != "temp":
+        return None
+    return p if _matmuls_agree(ev.shape, gv) else None
+
+
+_AGREE = {}  # (rows, dtype, g's bytes) -> whether matmul computes e @ g and (g @ e.T).T alike
+
+
+def _matmuls_agree(shape, g):
+    """Whether this NumPy's matmul gives ``e @ g`` and ``(g @ e.T).T`` the same bits for every
+    kind of value of ``e`` (signed zeros, tiny, huge, infinite, NaN) at every position: BLAS
+    kernels may differ in how they start a sum, so this is checked, not assumed."""
+    key = (shape, g.dtype.str, g.tobytes())
+    known = _AGREE.get(key)
+    if known is None:
+        info = np.finfo(g.dtype)
+        kinds = np.array([0.0, -0.0, 1.0, -1.0, 0.1, -3.5, info.smallest_subnormal,
+                          -info.smallest_subnormal, info.tiny, info.max, -info.max, np.inf, -np.inf,
+                          np.nan, -np.nan], dtype=g.dtype)
+        pattern = np.resize(kinds, shape[0])
+        with np.errstate(all="ignore"):
+            known = all(same_bits(e @ g, (g @ e.T).T) for e in
+                        (np.roll(pattern, shift).reshape(shape) for shift in range(len(kinds))))
+        _AGREE[key] = known
+    return known
 
 
 def _iadd(a, b):
