@@ -2,7 +2,9 @@
 deep graphs without recursion, and memory released after backward. Checked against closed forms
 and float64 finite differences (PyTorch comparisons live in test_against_torch.py)."""
 
+import doctest
 import gc
+import importlib
 import weakref
 
 import numpy as np
@@ -110,6 +112,44 @@ def test_modifying_a_saved_tensor_is_caught():
     h.add_(1)
     with pytest.raises(RuntimeError, match="modified by an inplace operation.*version 1; expected version 0"):
         y.backward()
+
+
+def test_only_values_a_needed_vjp_reads_are_checked():
+    """mul's gradient for a reads b only: like PyTorch, changing a is fine when b needs no
+    gradient, and changing b is caught."""
+    a = gg.tensor([1.0, 2.0], requires_grad=True)
+    b = gg.tensor([3.0, 4.0])
+    y = (a * b).sum()
+    with gg.no_grad():
+        a.add_(1)
+    y.backward()
+    assert a.grad.tolist() == [3.0, 4.0]
+    y = (a * b).sum()
+    b.add_(1)
+    with pytest.raises(RuntimeError, match="the 'b' input of MulBackward0 .* is at version 1"):
+        y.backward()
+
+
+def test_a_saved_output_changed_in_place_is_caught():
+    x = gg.tensor([0.5], requires_grad=True)
+    y = x.exp()  # ExpBackward0 saves its result
+    y.mul_(2)
+    with pytest.raises(RuntimeError, match="the 'out' input of ExpBackward0"):
+        y.backward()
+
+
+@pytest.mark.parametrize("module", ["glassgrad.autograd.vjp_calls", "glassgrad.ops.registry"])
+def test_docstring_examples_hold(module):
+    results = doctest.testmod(importlib.import_module(module))
+    assert results.failed == 0 and results.attempted > 0
+
+
+def test_every_op_gets_a_backward_function():
+    from glassgrad.autograd import engine, vjp_calls
+    from glassgrad.ops import REGISTRY
+    for op in REGISTRY.values():
+        function = vjp_calls.backward_function(op, engine._output_tensor, engine._modified)
+        assert callable(function) and op.backward is function
 
 
 def test_inplace_on_non_leaf_is_differentiated():

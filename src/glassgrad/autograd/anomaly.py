@@ -239,6 +239,8 @@ def _checking_vjp(op, k, vjp):
     names = op.vjp_args[k]
     # g and the saved values are what the vjp reads; xp, i and params are not values to check
     value_positions = [j for j, n in enumerate(names) if n not in ("xp", "i") and n not in op.params]
+    # Which input the gradient is for: k, or for cat and stack (one vjp for all) the argument i.
+    index_position = names.index("i") if op.variadic and "i" in names else None
 
     def checked(*args):
         gradient = vjp(*args)
@@ -248,7 +250,7 @@ def _checking_vjp(op, k, vjp):
             kind = _new_non_finite(result, list(values.values()))
             if kind is not None:
                 raise AnomalyError("backward", op, kind, values, result, None,
-                                   input_index=None if op.variadic else k,
+                                   input_index=k if index_position is None else args[index_position],
                                    params={n: args[j] for j, n in enumerate(names) if n in op.params})
         return gradient
     checked.unchecked = vjp

@@ -16,7 +16,8 @@ import numpy as np
 from ..ops.namespaces import numpy_ns, tensor_ns
 from . import grad_mode
 from .anomaly import AnomalyError
-from .graph import FREED_MESSAGE, Node
+from .graph import Node
+from .vjp_calls import backward_function
 
 Tensor = None  # set by glassgrad.tensor
 
@@ -38,19 +39,19 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
 
 
 def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused):
-    buffers = {}  # id(node or leaf) -> summed gradient flowing into it
-    leaves = {}   # id(leaf) -> leaf, in the order their first gradient arrived
+    # Dicts keyed by the nodes and leaves themselves: both hash by identity.
+    buffers = {}  # node or leaf -> summed gradient flowing into it
+    leaves = {}   # the leaves, in the order their first gradient arrived
     heap = []     # (-seq, node): a max-heap on creation order
     for k, out in enumerate(outputs):
         g = grad_outputs[k]
-        node = out._grad_fn
-        if node is not None:
-            key = id(node)
+        key = out._grad_fn
+        if key is not None:
             if key not in buffers:
-                heap.append((-node.seq, node))
+                heap.append((-key.seq, key))
         elif out._requires_grad:
-            key = id(out)
-            leaves.setdefault(key, out)
+            key = out
+            leaves[key] = None
         else:
             raise RuntimeError(
                 f"element {k} of tensors does not require grad and does not have a grad_fn")
@@ -59,7 +60,7 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
     capture = None
     if inputs is not None:
         # For a non-leaf input, its gradient is what flows into the node that produced it.
-        capture = {id(t._grad_fn if t._grad_fn is not None else t): None for t in inputs}
+        capture = {t._grad_fn if t._grad_fn is not None else t: None for t in inputs}
 
     xp = tensor_ns if create_graph else numpy_ns
     # A node is popped only after every node that consumed its output (all created later):
@@ -69,33 +70,23 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
     pop, push = heapq.heappop, heapq.heappush
     while heap:
         node = pop(heap)[1]
-        g = buffers.pop(id(node))
+        g = buffers.pop(node)
         if node.hooks is not None:
             g = _run_node_hooks(node, g, create_graph)
-        if capture is not None and id(node) in capture:
-            capture[id(node)] = g
+        if capture is not None and node in capture:
+            capture[node] = g
         op = node.op
-        vjps, getters, variadic, broadcasts = op.vjps, op.vjp_getters, op.variadic, op.broadcasts
-        values = None
-        i = -1
-        for target in node.next:
-            i += 1
+        try:  # free when nothing is raised (Python 3.11): anomaly mode costs nothing when off
+            gradients = (op.backward or backward_function(op, _output_tensor, _modified))(
+                node, g, xp, create_graph)
+        except AnomalyError as error:  # raised only by anomaly mode's checking vjps
+            error.attach_node(node, error.input_index)
+            raise
+        broadcasts = op.broadcasts
+        for target, gi in zip(node.next, gradients):
             if target is None:
                 continue
-            k = 0 if variadic else i
-            getter = getters[k]
-            try:  # free when nothing is raised (Python 3.11): anomaly mode costs nothing when off
-                if getter is None:
-                    gi = vjps[k](g)
-                else:
-                    if values is None:
-                        values = _vjp_values(node, op, g, xp, create_graph)
-                    values[3] = i
-                    gi = vjps[k](*getter(values))
-            except AnomalyError as error:  # raised only by anomaly mode's checking vjps
-                error.attach_node(node, i)
-                raise
-            is_node = isinstance(target, Node)
+            is_node = target.__class__ is not Tensor and isinstance(target, Node)
             if broadcasts:
                 if is_node:
                     shape, dtype = target.out_shape, target.out_dtype
@@ -104,26 +95,25 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
                 array = gi._data if create_graph else gi
                 if array.shape != shape or (array.dtype is not dtype and array.dtype != dtype):
                     gi = _undo_broadcast(gi, array, shape, dtype, xp)
-            key = id(target)
-            previous = buffers.get(key)
+            previous = buffers.get(target)
             if previous is None:
-                buffers[key] = gi
+                buffers[target] = gi
                 if is_node:
                     push(heap, (-target.seq, target))
-                elif key not in leaves:
-                    leaves[key] = target
+                else:
+                    leaves[target] = None
             else:
-                buffers[key] = previous + gi
+                buffers[target] = previous + gi
         if not retain_graph:
             node.saved_inputs = node.out_data = None  # frees the graph; node.freed is True
 
-    for key, leaf in leaves.items():
-        g = buffers.pop(key)
+    for leaf in leaves:
+        g = buffers.pop(leaf)
         if leaf._hooks:
             g = _run_hooks(leaf._hooks, g, create_graph)
         if capture is not None:
-            if key in capture:
-                capture[key] = g
+            if leaf in capture:
+                capture[leaf] = g
         else:
             _accumulate_into_leaf(leaf, g, create_graph)
 
@@ -131,7 +121,7 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
         return None
     results = []
     for k, t in enumerate(inputs):
-        g = capture[id(t._grad_fn if t._grad_fn is not None else t)]
+        g = capture[t._grad_fn if t._grad_fn is not None else t]
         if g is None:
             if not allow_unused:
                 raise RuntimeError(
@@ -152,35 +142,6 @@ def _undo_broadcast(gi, array, shape, dtype, xp):
     return gi
 
 
-def _vjp_values(node, op, g, xp, create_graph):
-    """The value list the vjp getters index: g, xp, out, i, the params, the saved inputs."""
-    values = [g, xp, None, 0]
-    if op.params:
-        values.extend(map(node.params.__getitem__, op.params))
-    if not op.saves:
-        return values
-    saved = node.saved_inputs
-    if saved is None:
-        raise RuntimeError(FREED_MESSAGE)
-    for j in node.checks:  # values a running vjp reads must not have changed in place since
-        if j >= 0:
-            vc = saved[j]._vc
-            if vc is not None and vc[0] != node.versions[j]:
-                raise _modified_error(node, op.inputs[j], saved[j]._data.shape, vc[0], node.versions[j])
-        elif node.out_vc[0] != node.out_version:
-            raise _modified_error(node, "out", node.out_shape, node.out_vc[0], node.out_version)
-    if create_graph:
-        if op.saves_out:
-            values[2] = _output_tensor(node)
-        values.extend(saved)
-    else:
-        if op.saves_out:
-            values[2] = node.out_data
-        for t in saved:
-            values.append(t._data)
-    return values
-
-
 def _output_tensor(node):
     # A differentiable stand-in for the node's output: same values, produced by the same node.
     t = Tensor._wrap(node.out_data)
@@ -189,18 +150,20 @@ def _output_tensor(node):
     return t
 
 
+def _modified(node, j):
+    """The error for saved value ``j`` of ``node`` (-1: its output) changed in place since."""
+    if j < 0:
+        return _modified_error(node, "out", node.out_shape, node.out_vc[0], node.out_version)
+    saved = node.saved_inputs[j]
+    return _modified_error(node, node.op.inputs[j], saved._data.shape, saved._vc[0], node.versions[j])
+
+
 def _modified_error(node, name, shape, now, then):
-    name = node.op.inputs[0] if node.op.variadic and name != "out" else name
     return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: the {name!r} input of {node.name()} (a tensor of shape {list(shape)}) is at "
         f"version {now}; expected version {then} instead. Use an out-of-place op (x = x + 1 "
         "rather than x += 1) or clone() the tensor before changing it.")
-
-
-def _accumulate(buffers, key, g):
-    previous = buffers.get(key)
-    buffers[key] = g if previous is None else previous + g
 
 
 def _own(g, dtype):

@@ -29,7 +29,7 @@ class Node:
     """
 
     # ``constants`` (inputs needing no gradient, for explanations) is set only when there are any
-    __slots__ = ("next", "params", "seq", "saved_inputs", "versions", "checks", "out_data",
+    __slots__ = ("next", "params", "seq", "saved_inputs", "versions", "out_data",
                  "out_vc", "out_version", "out_shape", "out_dtype", "hooks", "constants",
                  "__weakref__")
     op = None
@@ -224,7 +224,6 @@ def apply1(op, x, params=_NO_PARAMS, name=None):
         node.versions = (x._vc[0] if x._vc is not None else 0,)
     else:
         node.saved_inputs = ()
-    node.checks = op.checks_by_mask[1]
     if op.saves_out:
         if result._vc is None:
             result._vc = [0]
@@ -267,7 +266,6 @@ def apply2(op, a, b):
         node.versions = (a._vc[0] if a._vc is not None else 0, b._vc[0] if b._vc is not None else 0)
     else:
         node.saved_inputs = ()
-    node.checks = op.checks_by_mask[a_grad | (b_grad << 1)]
     if op.saves_out:
         result._vc = vc = [0]
         node.out_data, node.out_vc, node.out_version = out, vc, 0
@@ -302,7 +300,6 @@ def record(op, tensors, params, result, name=None):
         node.versions = tuple([t._vc[0] if t._vc is not None else 0 for t in tensors])
     else:
         node.saved_inputs = ()
-    node.checks = op.checks_for(node.next)
     out = result._data
     if op.saves_out:
         if result._vc is None:

@@ -25,6 +25,8 @@ def sum_to_axes(shape, target):
 
 
 _UNSIGNED = {2: np.uint16, 4: np.uint32, 8: np.uint64}  # float width -> same-width integer
+_sum_to_plans = {}  # (shape, target) -> sum_to_axes(shape, target): a loop repeats the same few
+_add_reduce = np.add.reduce
 
 
 class numpy_ns:
@@ -88,10 +90,16 @@ class numpy_ns:
 
     @staticmethod
     def sum_to(g, shape):
-        if g.shape == shape:
+        source = g.shape
+        if source == shape:
             return g
-        axes, lead = sum_to_axes(g.shape, shape)
-        out = g.sum(axis=axes, keepdims=True)
+        plan = _sum_to_plans.get((source, shape))
+        if plan is None:
+            plan = sum_to_axes(source, shape)
+            if len(_sum_to_plans) < 1024:
+                _sum_to_plans[(source, shape)] = plan
+        axes, lead = plan
+        out = _add_reduce(g, axes, None, None, True)  # what g.sum does, minus its Python wrapper
         return out.reshape(shape) if lead else out
 
     @staticmethod

@@ -61,7 +61,7 @@ class Op:
         "name", "inputs", "params", "forward", "vjps", "grad_fn_name", "formula", "latex",
         "derivatives", "derivatives_latex", "domain", "variadic", "is_view", "vjp_args", "saves",
         "torch_saved_names", "save_inputs", "saves_out", "vjp_plans", "node_class",
-        "vjp_getters", "vjp_checks", "broadcasts", "checks_by_mask",
+        "vjp_getters", "vjp_checks", "broadcasts", "backward",
     )
 
     def __init__(self, name, *, inputs, forward, vjps, grad_fn_name, formula, latex, derivatives,
@@ -89,23 +89,22 @@ class Op:
                 raise ValueError(f"op {name!r}: {field} needs {expected} entries")
         self.vjp_args = tuple(self._arg_names(v) for v in self.vjps)
         used = {n for args in self.vjp_args for n in args}
+        # A vjp's g, xp and i are the engine's, even for an input so named (index_scatter's g).
+        used -= {"g", "xp", "i"}
         self.saves = tuple(n for n in self.inputs + ("out",) if n in used)
         self.save_inputs = tuple((n, k) for k, n in enumerate(self.inputs) if n in used)
         self.saves_out = "out" in used
-        # Where each vjp argument comes from, resolved once here rather than on every backward.
+        # Where each vjp argument comes from in a value list (the explainer's, explanation/trace.py).
         self.vjp_plans = tuple(tuple(self._source(n) for n in args) for args in self.vjp_args)
-        # Per vjp: a C-level getter of its arguments from the value list (None: it needs only g),
+        # Per vjp: a C-level getter of its arguments from that list (None: it needs only g),
         # and which saved values must be unchanged when it runs (indices; -1 is the output).
         self.vjp_getters = tuple(_getter(plan) for plan in self.vjp_plans)
         first_input = 4 + len(self.params)
         self.vjp_checks = tuple(
             tuple(s - first_input if s >= first_input else -1 for s in plan if s >= first_input or s == 2)
             for plan in self.vjp_plans)
-        # The same, united over the vjps that will run, for each mask of inputs needing grad.
-        self.checks_by_mask = {} if variadic or len(self.inputs) > 3 else {
-            mask: self._union_checks(k for k in range(len(self.inputs)) if mask >> k & 1)
-            for mask in range(1 << len(self.inputs))}
         self.node_class = None  # the graph's Node subclass for this op, set on registration
+        self.backward = None  # the engine's call of the vjps, written on first use (vjp_calls.py)
         # torchviz reads saved values as attributes named like PyTorch's (_saved_self, ...)
         self.torch_saved_names = {n: _TORCH_NAMES.get(n, n) for n in self.saves + self.params}
 
@@ -117,15 +116,6 @@ class Op:
         if unknown:
             raise ValueError(f"op {self.name!r}: vjp asks for unknown values {unknown}")
         return names
-
-    def _union_checks(self, vjp_indices):
-        return tuple(sorted({j for k in vjp_indices for j in self.vjp_checks[k]}))
-
-    def checks_for(self, next_entries):
-        """Saved values to check before backward, given which inputs need a gradient."""
-        if self.variadic:
-            return self.vjp_checks[0]
-        return self._union_checks(k for k, n in enumerate(next_entries) if n is not None)
 
     def _source(self, name):
         """An argument's slot in the engine's value list: g, xp, out, i, the params in order,
