@@ -7,6 +7,7 @@ agreed with a broken engine would still be caught.
 
 import builtins
 import contextlib
+import gc
 import io
 import math
 import warnings
@@ -85,6 +86,41 @@ def test_seed_models_compiled_equal_eager_bit_for_bit(name, bias, features, lr, 
     assert w_c._version == w_e._version and w_c.grad._version == w_e.grad._version
     assert step.source is not None and len(step.programs) == 2  # .grad None, then present
     assert loss_c.grad_fn.name() == "DivBackward0" and loss_c.requires_grad
+
+
+def test_a_compiled_step_keeps_nothing_of_its_trace_alive():
+    """The program needs the trace's numbers, not its objects: once compiled, no Syms, no
+    statements and no node of the traced graph stay alive (they made the garbage collector walk
+    hundreds of thousands of objects after compiling W3)."""
+    from glassgrad.autograd.graph import Node
+    from glassgrad.compiler.symbolic import Statement, Sym
+
+    def alive(kind):
+        gc.collect()
+        return sum(isinstance(o, kind) for o in gc.get_objects())
+
+    ns = seed_namespace()
+    step, _, _ = seed_step(ns, True, ns["x_combined"], 0.0005)
+    nodes_before = alive(Node)
+    step = compile(step)
+    step()  # the trace
+    step()
+    loss = step()
+    assert alive(Sym) == 0 and alive(Statement) == 0
+    # per program (.grad None, then present), the returned loss's grad_fn and nothing behind it
+    assert len(step.programs) == 2 and alive(Node) == nodes_before + 2
+    assert loss.grad_fn.name() == "DivBackward0"
+
+
+def test_backward_again_through_a_compiled_result_says_the_graph_was_freed():
+    ns = seed_namespace()
+    eager, _, _ = seed_step(ns, True, ns["x_combined"], 0.0005)
+    compiled, _, _ = seed_step(ns, True, ns["x_combined"], 0.0005)
+    compiled = compile(compiled)
+    compiled()
+    for loss in (eager(), compiled()):
+        with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
+            loss.backward()
 
 
 @pytest.mark.parametrize("name, bias, features, lr, epochs", SEED_MODELS)

@@ -30,6 +30,42 @@ def make_tensor(data, requires_grad=False, grad_fn=None, grad=None, version=0, _
     return t
 
 
+class FreedGraph:
+    """Where a stand-in's inputs lead: backward through it says the graph was freed, as eager's
+    second backward through a used graph does."""
+
+    seq = -1
+    hooks = None
+    next = next_functions = ()
+
+    class op:
+        broadcasts = False
+
+        @staticmethod
+        def backward(node, g, xp, create_graph):
+            raise RuntimeError(graph.FREED_MESSAGE)
+
+    def name(self):
+        return "FreedGraph"
+
+
+_FREED_GRAPH = FreedGraph()
+
+
+def _stand_in(node):
+    """A copy of a returned tensor's (freed) grad_fn that does not hold on to the rest of the
+    traced graph: the same class, so the same name and printing, with its inputs cut. Keeping
+    the traced node itself would keep every node of the trace alive (34,000 for W3) for as long
+    as the program lives, and the garbage collector would walk them all."""
+    copy = object.__new__(type(node))
+    for slot in graph.Node.__slots__:
+        if slot != "__weakref__" and hasattr(node, slot):
+            setattr(copy, slot, getattr(node, slot))
+    copy.next = tuple(None if n is None else _FREED_GRAPH for n in node.next)
+    copy.hooks = None
+    return copy
+
+
 class CallSpec:
     """What the program's guards check about the call besides its tensors."""
 
@@ -90,7 +126,7 @@ class _Generator:
                               "backward() could be called on it later; call backward() inside the "
                               "compiled function, or compute the value under no_grad()")
         grad = "None" if tensor._grad is None else self._ref(tensor._grad)
-        node_name = "None" if node is None else self.builder.constant(node, "node")
+        node_name = "None" if node is None else self.builder.constant(_stand_in(node), "node")
         self.escaping.append(sym)
         name = self.builder.new_name("out")
         self._made[id(tensor)] = name

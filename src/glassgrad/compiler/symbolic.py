@@ -675,6 +675,7 @@ def numpy_for_syms(builder, modules):
     finally:
         for m in patched:
             m.np = np
+        _NUMPY_FOR_SYMS.builder = None  # a finished trace's Syms must not outlive it
 
 
 def op_modules():
