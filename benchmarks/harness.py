@@ -9,6 +9,7 @@ so drift in machine speed (thermal, other processes) hits every peer alike.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import math
 import statistics
@@ -193,6 +194,9 @@ def run_workload(workload: Workload, quick: bool, repeat: Optional[int] = None) 
         # One line per rep, each peer's time added as it finishes (a W1 rep takes minutes).
         _progress(f"[{workload.key}] rep {rep}/{repeats}:", end="")
         for name, run in list(runs.items()):
+            # Untimed: garbage the previous peer left (micrograd's graphs are reference cycles)
+            # would otherwise be collected on this peer's clock.
+            gc.collect()
             try:
                 start = time.perf_counter()
                 value = run()
