@@ -82,7 +82,7 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
         except AnomalyError as error:  # raised only by anomaly mode's checking vjps
             error.attach_node(node, error.input_index)
             raise
-        broadcasts = op.broadcasts
+        broadcasts = op.broadcasts and node.broadcast
         for target, gi in zip(node.next, gradients):
             if target is None:
                 continue

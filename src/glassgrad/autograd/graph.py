@@ -29,9 +29,11 @@ class Node:
     """
 
     # ``constants`` (inputs needing no gradient, for explanations) is set only when there are any
+    # ``broadcast`` is set only for ops that may broadcast (``op.broadcasts``): True when this
+    # application did, so that backward must sum gradients back to the inputs' shapes.
     __slots__ = ("next", "params", "seq", "saved_inputs", "versions", "out_data",
                  "out_vc", "out_version", "out_shape", "out_dtype", "hooks", "constants",
-                 "__weakref__")
+                 "broadcast", "__weakref__")
     op = None
     grad_fn_name = "Node"
 
@@ -230,6 +232,8 @@ def apply1(op, x, params=_NO_PARAMS, name=None):
         node.out_data, node.out_vc, node.out_version = out, result._vc, result._vc[0]
     node.out_shape = out.shape
     node.out_dtype = out.dtype
+    if op.broadcasts:  # none of those has one input, but if one did: check in backward
+        node.broadcast = True
     result._grad_fn = node
     result._requires_grad = True
     return result
@@ -269,8 +273,11 @@ def apply2(op, a, b):
     if op.saves_out:
         result._vc = vc = [0]
         node.out_data, node.out_vc, node.out_version = out, vc, 0
-    node.out_shape = out.shape
+    node.out_shape = shape = out.shape
     node.out_dtype = out.dtype
+    if op.broadcasts:
+        a, b = a._data, b._data
+        node.broadcast = a.dtype is not b.dtype or a.shape != shape or b.shape != shape
     result._grad_fn = node
     result._requires_grad = True
     return result
@@ -309,6 +316,8 @@ def record(op, tensors, params, result, name=None):
         node.out_version = result._vc[0]
     node.out_shape = out.shape
     node.out_dtype = out.dtype
+    if op.broadcasts:
+        node.broadcast = any(t._data.shape != out.shape or t._data.dtype != out.dtype for t in tensors)
     result._grad_fn = node
     result._requires_grad = True
     return node
