@@ -18,8 +18,7 @@ def backward_mul(node, g, xp, create_graph):
         raise RuntimeError(FREED_MESSAGE)
     vjps = op.vjps
     nxt = node.next
-    versions = node.versions
-    t0, t1 = saved
+    t0, t1, v0, v1 = saved
     if create_graph:
         a, b = t0, t1
     else:
@@ -28,14 +27,14 @@ def backward_mul(node, g, xp, create_graph):
         g0 = None
     else:
         vc = t1._vc
-        if vc is not None and vc[0] != versions[1]:
+        if vc is not None and vc[0] != v1:
             raise modified(node, 1)
         g0 = vjps[0](g, b)
     if nxt[1] is None:
         g1 = None
     else:
         vc = t0._vc
-        if vc is not None and vc[0] != versions[0]:
+        if vc is not None and vc[0] != v0:
             raise modified(node, 0)
         g1 = vjps[1](g, a)
     return g0, g1
@@ -65,7 +64,8 @@ def backward_source(op):
     lines = [f"def backward_{_identifier(op.name)}(node, g, xp, create_graph):"]
     add = lines.append
     used = {name for args in op.vjp_args for name in args}
-    clash = (set(op.params) | {name for name, _ in op.save_inputs}) & _LOCAL_NAMES
+    numbered = {f"{letter}{k}" for letter in "tvg" for k in range(len(op.inputs))}
+    clash = (set(op.params) | {name for name, _ in op.save_inputs}) & (_LOCAL_NAMES | numbered)
     if clash:
         raise ValueError(f"op {op.name!r}: input or param names {sorted(clash)} are reserved")
     if op.saves:
@@ -82,9 +82,9 @@ def backward_source(op):
     if op.saves_out:
         add("    out = output_tensor(node) if create_graph else node.out_data")
     if op.save_inputs:
-        add("    versions = node.versions")
-        tensors = ", ".join(f"t{k}" for k in range(len(op.inputs)))
-        add(f"    {tensors}{',' if len(op.inputs) == 1 else ''} = saved")
+        # the inputs, then their versions when saved (graph.Node)
+        n = len(op.inputs)
+        add(f"    {', '.join([f't{k}' for k in range(n)] + [f'v{k}' for k in range(n)])} = saved")
         names = ", ".join(name for name, _ in op.save_inputs)
         add("    if create_graph:")
         add(f"        {names} = {', '.join(f't{k}' for _, k in op.save_inputs)}")
@@ -105,7 +105,7 @@ def backward_source(op):
                 add("            raise modified(node, -1)")
             else:
                 add(f"        vc = t{j}._vc")
-                add(f"        if vc is not None and vc[0] != versions[{j}]:")
+                add(f"        if vc is not None and vc[0] != v{j}:")
                 add(f"            raise modified(node, {j})")
         add(f"        g{k} = {_call(op, k, str(k))}")
     add(f"    return {', '.join(f'g{k}' for k in range(len(op.inputs)))}"
@@ -120,7 +120,7 @@ def _call(op, k, index):
 
 
 _LOCAL_NAMES = {"node", "g", "xp", "create_graph", "saved", "vjps", "nxt", "params", "out",
-                "versions", "vc", "op", "i", "target", "modified", "output_tensor",
+                "vc", "op", "i", "target", "modified", "output_tensor",
                 "FREED_MESSAGE"}
 
 

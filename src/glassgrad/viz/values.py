@@ -69,7 +69,7 @@ def _record_saved_inputs(node, values):
         if tensor is not None:
             values[("const", id(node), k)] = tensor._data
     saved = getattr(node, "saved_inputs", None)
-    if not saved or len(saved) != len(inputs_of(node)):
+    if not saved or len(saved) != 2 * len(inputs_of(node)):  # the inputs, then their versions
         return  # nothing saved, or freed by backward
     for k, (fn, tensor, version) in enumerate(zip(inputs_of(node), saved, node.versions)):
         if tensor._version != version:
