@@ -286,6 +286,16 @@ def test_forward_view_shows_constants():
     assert label == "b = 5"
 
 
+def test_forward_view_shows_constants_on_either_side_after_backward():
+    x = gg.tensor([2.0], requires_grad=True)
+    f = (gg.tensor([5.0]) - x) + gg.tensor([7.0])  # a constant as sub's a and as add's b
+    f.backward()  # what the nodes saved is freed; the constants must still be shown
+    nodes, edges = parse_dot(make_forward_dot(f, params={"x": x}).source)
+    constants = {n for n, a in nodes.items() if a["label"] == "constant"}
+    labels = sorted(a["label"] for t, h, a in edges if t in constants)
+    assert labels == ["a = 5", "b = 7"]
+
+
 def test_importing_glassgrad_does_not_import_viz_or_graphviz():
     import subprocess
     code = ("import sys, glassgrad; assert 'glassgrad.viz' not in sys.modules; "

@@ -28,7 +28,9 @@ class Node:
     (``DivBackward0``), carrying the op record and ``_saved_*`` properties for the saved values.
     """
 
-    # ``constants`` (inputs needing no gradient, for explanations) is set only when there are any
+    # ``constants`` (inputs needing no gradient, for the graph drawer's values) is set only when
+    # there are any: a tuple with None where ``next`` has a node, or, from apply2, the one
+    # constant tensor itself (no tuple: large graphs hold fewer objects for the GC to walk).
     # ``broadcast`` is set only for ops that may broadcast (``op.broadcasts``): True when this
     # application did, so that backward must sum gradients back to the inputs' shapes.
     # ``saved_inputs``: the inputs a vjp reads, then the version each had when saved, in one
@@ -267,8 +269,8 @@ def apply2(op, a, b):
         return result
     node = op.node_class()
     node.next = ((a._grad_fn or a) if a_grad else None, (b._grad_fn or b) if b_grad else None)
-    if not (a_grad and b_grad):  # a number or data: kept so an explanation can show its value
-        node.constants = (None if a_grad else a, None if b_grad else b)
+    if not (a_grad and b_grad):  # a number or data: kept so a drawing can show its value
+        node.constants = b if a_grad else a
     node.params = _NO_PARAMS
     node.seq = _next_seq()
     node.hooks = None

@@ -64,8 +64,14 @@ def forward_values(outputs):
 
 
 def _record_saved_inputs(node, values):
-    # Inputs that need no gradient (numbers, data) are kept by the node as they are.
-    for k, tensor in enumerate(getattr(node, "constants", None) or ()):
+    # Inputs that need no gradient (numbers, data) are kept by the node as they are: a tuple,
+    # or one tensor standing where ``next`` has None (graph.Node).
+    constants = getattr(node, "constants", None)
+    if constants is None:
+        constants = ()
+    elif constants.__class__ is not tuple:
+        constants = tuple(constants if entry is None else None for entry in node.next)
+    for k, tensor in enumerate(constants):
         if tensor is not None:
             values[("const", id(node), k)] = tensor._data
     saved = getattr(node, "saved_inputs", None)
