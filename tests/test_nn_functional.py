@@ -107,6 +107,44 @@ def test_cross_entropy_by_hand():
     np.testing.assert_allclose(logits.grad.numpy(), [[0.25, -0.25]], rtol=1e-14)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_nll_loss_record_equals_its_composite_bit_for_bit(reduction, weighted):
+    """NllLossBackward0 is one record now; its value and gradient must be exactly those of the
+    ops it stands for: pick -x[n, t_n], times the row's weight, sum, / the summed weights."""
+    rng = np.random.default_rng(3)
+    x_values = rng.normal(size=(6, 5)).astype(np.float32)
+    labels = np.array([4, 0, 2, -100, 2, 1])  # one ignored row
+    class_weights = rng.uniform(0.5, 2, 5).astype(np.float32) if weighted else np.ones(5, np.float32)
+    x = gg.tensor(x_values, requires_grad=True)
+    loss = F.nll_loss(x, gg.tensor(labels), weight=gg.tensor(class_weights) if weighted else None,
+                      reduction=reduction)
+    assert loss.grad_fn.name() == "NllLossBackward0"
+    (loss.sum() if reduction == "none" else loss).backward()
+
+    kept = labels != -100
+    rows, classes = np.arange(6), np.where(kept, labels, 0)
+    row_weights = gg.tensor(np.where(kept, class_weights[classes], 0).astype(np.float32))
+    y = gg.tensor(x_values, requires_grad=True)
+    losses = -y[rows, classes] * row_weights
+    expected = {"none": losses, "sum": losses.sum(),
+                "mean": losses.sum() / float(row_weights.sum())}[reduction]
+    (expected.sum() if reduction == "none" else expected).backward()
+    assert loss.detach().numpy().tobytes() == expected.detach().numpy().tobytes()
+    assert x.grad.numpy().tobytes() == y.grad.numpy().tobytes()
+
+
+def test_cross_entropy_graph_is_pytorchs():
+    torch = pytest.importorskip("torch")
+    names = []
+    for lib, functional in ((gg, F), (torch, torch.nn.functional)):
+        for shape, labels in (((2, 3), [1, 2]), ((3,), 2)):
+            x = lib.zeros(shape, requires_grad=True)
+            fn = functional.cross_entropy(x, lib.tensor(labels)).grad_fn
+            names.append((fn.name(), [f.name() for f, _ in fn.next_functions]))
+    assert names[:2] == names[2:] == [("NllLossBackward0", ["LogSoftmaxBackward0"])] * 2
+
+
 def test_stable_losses_at_extreme_logits_by_hand():
     x = gg.tensor([1e4, -1e4], dtype=gg.float64, requires_grad=True)
     loss = F.binary_cross_entropy_with_logits(x, gg.tensor([0.0, 0.0], dtype=gg.float64), reduction="sum")

@@ -223,6 +223,13 @@ CASES = {
         case("weights", [(real, (2, 3)), (probability, (2, 3))],
              lambda x, y: F.binary_cross_entropy_with_logits(
                  x, y, weight=gg.tensor([1.0, 0.5, 2.0]), pos_weight=gg.tensor([2.0, 1.0, 0.25])))],
+    "nll_loss": [
+        case(f"{reduction}", [(real, (3, 4))],
+             lambda x, r=reduction: F.nll_loss(x, gg.tensor([1, 3, 0]), reduction=r))
+        for reduction in ("mean", "sum", "none")] + [
+        case("weights-ignored-row", [(real, (3, 4))],
+             lambda x: F.nll_loss(x, gg.tensor([1, -100, 2]), weight=gg.tensor([1.0, 0.5, 2.0, 3.0]))),
+        case("one-sample", [(real, (4,))], lambda x: F.nll_loss(x, gg.tensor(2)))],
     "reshape": [
         case("matrix-to-vector", [(real, (2, 3))], lambda x: x.reshape(-1)),
         case("vector-to-matrix", [(real, (6,))], lambda x: x.view(3, 2)),

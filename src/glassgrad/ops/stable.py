@@ -249,3 +249,36 @@ binary_cross_entropy_with_logits = register(
                        r"p \ln(1 + e^{-x}) - \ln(1 + e^{x})"),
     domain="all real x and +-inf; y in [0, 1]",
 )
+
+
+# ----- nll_loss ----------------------------------------------------------------------------------
+# PyTorch's NllLossBackward0: one node for the loss, as cross_entropy prints it. The arithmetic is
+# the composite's, in its order (-x[rows, target] * row weight, summed, / total weight), so the
+# value and gradient are those of the ops it replaces, bit for bit.
+def _nll_loss(x, index, row_weights, total_weight, reduction, out_shape):
+    losses = -x.reshape(-1, x.shape[-1])[index] * row_weights
+    if reduction == "none":
+        return losses.reshape(out_shape)
+    total = losses.sum()
+    return total if reduction == "sum" else total / total_weight
+
+
+def _nll_loss_gradient(xp, g, x, index, row_weights, total_weight, reduction):
+    if reduction == "mean":
+        g = g / total_weight
+    elif reduction == "none":
+        g = xp.reshape(g, row_weights.shape)
+    contribution = -(g * row_weights)
+    rows = xp.index_scatter(contribution, index, (row_weights.shape[0], x.shape[-1]))
+    return xp.reshape(rows, tuple(x.shape))
+
+
+nll_loss = register(
+    "nll_loss", inputs=("x",), params=("index", "row_weights", "total_weight", "reduction", "out_shape"),
+    forward=_nll_loss, vjps=(_nll_loss_gradient,), grad_fn_name="NllLossBackward0",
+    formula="-x[n, target[n]] * weight[target[n]], summed over n (mean: / the summed weights)",
+    latex=r"-\sum_n w_{t_n} x_{n, t_n}",
+    derivatives=("-weight[target[n]] at each row's target class (mean: / the summed weights), else 0",),
+    derivatives_latex=(r"-w_{t_n}",),
+    domain="x is (classes,) or (rows, classes) of log-probabilities; target in [0, classes)",
+)
