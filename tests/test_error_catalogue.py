@@ -342,6 +342,7 @@ TRIGGERS = {
     "bool-of-several-elements": case("bool-of-3-elements"),
     "bool-of-empty-tensor": case("bool-of-empty-tensor"),
     "float-tensor-as-index": case("float-tensor-as-index"),
+    "float-tensor-as-tensor-index": api(lambda: gg.ones(3)[gg.tensor([0.0])]),
     "numpy-of-requires_grad": case("numpy-of-requires_grad"),
     "to-cuda": case("to-cuda"),
     "detach_-on-a-view": case("detach_-on-a-view"),
@@ -912,8 +913,6 @@ def test_matrix_product_of_two_dtypes_is_refused(call):
         call(gg)
 
 
-@pytest.mark.xfail(strict=True, reason="tensor.py indexing lets NumPy's IndexError through: "
-                   "'arrays used as indices must be of integer (or boolean) type'")
 def test_indexing_with_a_float_tensor_names_tensors_not_arrays():
     with pytest.raises(IndexError, match="tensors used as indices must be"):
         gg.ones(3)[gg.tensor([0.0])]

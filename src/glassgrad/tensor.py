@@ -935,6 +935,8 @@ def _index(index):
 
 def _index_part(i):
     if isinstance(i, Tensor):
+        if i._data.dtype.kind not in "iub":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         return i._data
     if isinstance(i, list):
         return np.asarray([p._data if isinstance(p, Tensor) else p for p in i])
