@@ -123,6 +123,28 @@ def test_backward_again_through_a_compiled_result_says_the_graph_was_freed():
             loss.backward()
 
 
+def test_backward_again_through_an_output_that_saved_nothing_says_the_same():
+    """An add saves nothing, so its node alone cannot tell that the graph behind it is gone."""
+    w = gg.tensor([1.0, 2.0], requires_grad=True)
+    c = gg.tensor(1.0, requires_grad=True)
+
+    def step():
+        loss = (w * gg.tensor([3.0, 4.0])).sum() + c
+        loss.backward()
+        with gg.no_grad():
+            w.sub_(0.1 * w.grad)
+        w.grad.zero_()
+        c.grad.zero_()
+        return loss
+
+    compiled = compile(step)
+    for loss in (step(), compiled(), compiled(), compiled()):
+        assert loss.grad_fn.name() == "AddBackward0"
+        with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
+            loss.backward()
+    assert compiled.eager_reason is None
+
+
 @pytest.mark.parametrize("name, bias, features, lr, epochs", SEED_MODELS)
 def test_seed_models_compiled_agree_with_pytorch(name, bias, features, lr, epochs):
     """The seed's train() under real PyTorch, against the compiled step on glassgrad."""

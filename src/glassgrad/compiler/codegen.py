@@ -30,26 +30,28 @@ def make_tensor(data, requires_grad=False, grad_fn=None, grad=None, version=0, _
     return t
 
 
-class FreedGraph:
+class _FreedOp:
+    """The record-like part of FreedGraph: its backward says the graph was freed."""
+
+    name = "freed_graph"
+    broadcasts = False
+
+    @staticmethod
+    def backward(node, g, xp, create_graph):
+        raise RuntimeError(graph.FREED_MESSAGE)
+
+
+class FreedGraph(graph.Node):
     """Where a stand-in's inputs lead: backward through it says the graph was freed, as eager's
     second backward through a used graph does."""
 
-    seq = -1
-    hooks = None
-    next = next_functions = ()
-
-    class op:
-        broadcasts = False
-
-        @staticmethod
-        def backward(node, g, xp, create_graph):
-            raise RuntimeError(graph.FREED_MESSAGE)
-
-    def name(self):
-        return "FreedGraph"
+    __slots__ = ()
+    op = _FreedOp
+    grad_fn_name = "FreedGraph"
 
 
 _FREED_GRAPH = FreedGraph()
+_FREED_GRAPH.next, _FREED_GRAPH.seq, _FREED_GRAPH.hooks, _FREED_GRAPH.saved_inputs = (), -1, None, None
 
 
 def _stand_in(node):
