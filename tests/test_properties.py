@@ -323,6 +323,20 @@ def _bce_with_logits(name, draw, pool):
         f"binary_cross_entropy_with_logits({{}}, sigmoid({{}}), reduction={reduction!r})")
 
 
+@spec("nll_loss")
+def _nll_loss(name, draw, pool):
+    i = _pick(draw, pool, lambda a: a.ndim in (1, 2) and a.size > 0)
+    if i is None:
+        return None
+    shape = pool[i].shape
+    classes = shape[-1]
+    labels = [draw(st.integers(0, classes - 1)) for _ in range(shape[0])] if len(shape) == 2 \
+        else draw(st.integers(0, classes - 1))
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    return Step(name, (i,), lambda lib, F, x: F.nll_loss(x, lib.tensor(labels), reduction=reduction),
+                f"nll_loss({{}}, {labels}, reduction={reduction!r})")
+
+
 @spec("mm")
 def _mm(name, draw, pool):
     i = _pick(draw, pool, lambda a: a.ndim == 2)
