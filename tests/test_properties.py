@@ -730,3 +730,18 @@ def test_max_over_an_axis_of_length_one_has_no_tie():
         [np.array([1.0, -2.0, 0.5])])
     check_first_order(program)
     assert glassgrad_gradients(program)[2][0].tolist() == [[1.0, -2.0, 0.5]]
+
+
+def test_xlogy_second_derivative_at_a_zero_first_argument():
+    # Shrunk from the second-order property (CI's longer run): v0 = 1.0, v1 = 0.0, then
+    # xlogy(v1, v0). d/da of d/db xlogy(a, b) = d/da (a / b) = 1 / b, also at a = 0, where the
+    # first-order gradient for b had been masked to a constant 0.
+    a = gg.tensor(0.0, dtype=gg.float64, requires_grad=True)
+    b = gg.tensor(2.0, dtype=gg.float64, requires_grad=True)
+    _, grad_b = gg.autograd.grad(gg.xlogy(a, b), (a, b), create_graph=True)
+    (second,) = gg.autograd.grad(grad_b, (a,))
+    assert second.item() == 0.5
+    program = Program([np.array(1.0), np.array(0.0)], [
+        Step("xlogy", (1, 0), lambda lib, F, x, y: lib.xlogy(x, y), "xlogy({}, {})")],
+        [np.array(0.3)])
+    check_second_order(program)

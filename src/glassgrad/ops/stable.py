@@ -159,8 +159,12 @@ def _xlogy_gradient_a(xp, g, a, b):
 
 
 def _xlogy_gradient_b(xp, g, a, b):
-    """g * a / b; 0 where a = 0 (xlogy(0, b) is 0 for every b) and where g = 0."""
-    return _keep_zero(xp, g, xp.where(xp.data(a) == 0, 0.0, g * a / b))
+    """g * a / b; 0 where a = 0 and b is 0 or nan (xlogy(0, b) is 0 for every b), and where
+    g = 0. Elsewhere at a = 0 it is the product itself, a signed zero as in PyTorch, so that its
+    derivative with respect to a, g / b, is there for second derivatives."""
+    a_data, b_data = xp.data(a), xp.data(b)
+    undefined = (a_data == 0) & ((b_data == 0) | np.isnan(b_data))
+    return _keep_zero(xp, g, xp.where(undefined, 0.0, g * a / b))
 
 
 xlogy = register(
@@ -168,7 +172,7 @@ xlogy = register(
     vjps=(_xlogy_gradient_a, _xlogy_gradient_b),
     grad_fn_name="XlogyBackward0", formula="a * log(b), 0 where a = 0",
     latex=r"a \ln b",
-    derivatives=("log(b) (0 where a = b = 0)", "a / b (0 where a = 0)"),
+    derivatives=("log(b) (0 where a = b = 0)", "a / b (0 where a = 0 and b = 0)"),
     derivatives_latex=(r"\ln b", r"\frac{a}{b}"),
     domain="b > 0, or a = 0 (then the result is 0)",
 )
