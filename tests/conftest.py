@@ -3,9 +3,21 @@
 import ast
 import contextlib
 import io
+import os
 from pathlib import Path
 
 import pytest
+
+try:
+    from hypothesis import settings
+except ImportError:  # the tests that need hypothesis skip without it
+    settings = None
+if settings is not None:
+    # CI draws the same examples on every run, so that a red run can be reproduced; other runs
+    # explore new ones, and what they find is kept as a plain test.
+    settings.register_profile("ci", derandomize=True)
+    if os.environ.get("CI"):
+        settings.load_profile("ci")
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
