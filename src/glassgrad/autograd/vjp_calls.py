@@ -68,6 +68,8 @@ def backward_source(op):
     clash = (set(op.params) | {name for name, _ in op.save_inputs}) & (_LOCAL_NAMES | numbered)
     if clash:
         raise ValueError(f"op {op.name!r}: input or param names {sorted(clash)} are reserved")
+    if op.variadic and op.saves:  # its saved tuple has a length known only per node
+        raise ValueError(f"op {op.name!r}: a variadic op's vjp may not read saved values")
     if op.saves:
         add("    saved = node.saved_inputs")
         add("    if saved is None:")
