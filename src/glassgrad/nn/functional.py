@@ -226,18 +226,11 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     class_weights = np.ones(num_classes) if weight is None else weight.detach().numpy()
     dtype = input.detach().numpy().dtype
     row_weights = np.where(kept, class_weights[safe_classes], 0).astype(dtype)
-    if input.ndim > 2:  # (N, C, d1, ...): PyTorch's NllLoss2d; here ops on the flattened rows
-        picked = log_probs[np.arange(len(classes)), safe_classes]
-        losses = -picked * _tensor(row_weights)
-        if reduction == "sum":
-            return losses.sum()
-        if reduction == "mean":
-            return losses.sum() / float(row_weights.sum())
-        return losses.reshape(_target_shape(input, target))
     params = {"index": (np.arange(len(classes)), safe_classes), "row_weights": row_weights,
               "total_weight": np.array(row_weights.sum(), dtype=dtype), "reduction": reduction,
               "out_shape": _target_shape(input, target)}
-    return _apply(_stable.nll_loss, (input,), params)
+    # (N, C, d1, ...) goes in as the (rows, C) view _rows_by_class made of it
+    return _apply(_stable.nll_loss, (input if input.ndim <= 2 else log_probs,), params)
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
