@@ -20,8 +20,8 @@ def wide(x):
 
 
 def narrow(result, dtype):
-    """``result`` rounded to ``dtype`` (once), always as an ndarray."""
-    return np.asarray(result).astype(dtype, copy=False)
+    """``result`` rounded to ``dtype`` (once), always as a C-contiguous ndarray."""
+    return np.asarray(result).astype(dtype, order="C", copy=False)
 
 
 def difference(a, b):
@@ -86,31 +86,56 @@ def log_sigmoid(z):
 
 class Softmax:
     """The pieces of softmax, log-softmax and log-sum-exp of ``x`` along ``dim`` (None or a tuple
-    of axes; shapes keep the reduced axes as 1).
+    of axes; shapes keep the reduced axes as 1), computed in at least float64.
 
     ``top`` is the maximum (nan, +-inf included) and ``at_top`` marks the elements equal to it;
     ``ties`` counts them; ``rest`` is the sum of exp(x - top) over the other elements, computed
     apart so that 1 - softmax(top) = rest / total keeps its digits when the top dominates.
     Rows whose top is infinite are the limit along equal arguments: the gradient is shared
     evenly between the tied infinities (all of the row when it is all -inf), never nan.
+
+    The usual case takes a few fast NumPy calls (W2's cross-entropy on 256 x 10 float32 logits):
+    - the rounding error of ``x - top`` is only carried for float64 input (float16/32 widened to
+      float64 lose nothing that shows after rounding back);
+    - the infinite-top handling only runs when some row's top is infinite;
+    - float16/32 rows shorter than their count are worked on with the reduced axis swapped to the front,
+      so that reductions run along contiguous memory (3-5x faster than along short rows). The
+      summation order this changes is far below float32's rounding. The pieces are then in that
+      layout (``dim`` is ``(0,)``); ``arrange`` puts a gradient into it, ``restore`` takes a
+      result out.
     """
 
     def __init__(self, x, dim):
-        self.x, self.dim = x, dim
-        top = np.max(x, axis=dim, keepdims=True, initial=-np.inf)
+        x = np.asarray(x)
+        compensate = x.dtype.itemsize >= 8
+        self.moved = None
+        if not compensate and dim is not None and len(dim) == 1 and x.size:
+            axis = dim[0] % x.ndim
+            if axis != 0 and x.shape[axis] ** 2 < x.size:
+                self.moved, dim = axis, (0,)
+        self.dim = dim
+        x = self.arrange(x)
+        top = np.maximum.reduce(x, axis=dim, keepdims=True, initial=-np.inf)
         self.top = top
         self.infinite_top = np.isinf(top)
-        shift = np.where(np.isfinite(top), top, 0.0)
-        hi, lo = difference(x, shift)
-        self.shifted = hi
-        exp = np.exp(hi)
-        # exp(hi + lo) to first order; inf stays inf (inf * lo would be nan)
-        self.exp = np.where(np.isinf(exp), exp, exp + exp * lo)
+        self.any_infinite = bool(self.infinite_top.any())
+        shift = np.where(self.infinite_top, 0.0, top) if self.any_infinite else top
+        if compensate:
+            hi, lo = difference(x, shift)
+            exp = np.exp(hi)
+            # exp(hi + lo) to first order; inf stays inf (inf * lo would be nan)
+            exp = np.where(np.isinf(exp), exp, exp + exp * lo) if self.any_infinite else exp + exp * lo
+        else:
+            hi = x - shift
+            exp = np.exp(hi)
+        self.shifted, self.exp = hi, exp
         self.at_top = x == top
-        self.ties = np.sum(self.at_top, axis=dim, keepdims=True).astype(x.dtype)
-        rest = np.sum(np.where(self.at_top, 0.0, self.exp), axis=dim, keepdims=True)
-        self.rest = np.where(self.infinite_top, 0.0, rest)  # exp(finite - 0) may overflow
-        self.total = self.ties + self.rest
+        self.ties = np.add.reduce(self.at_top, axis=dim, keepdims=True, dtype=x.dtype)
+        rest = np.add.reduce(np.where(self.at_top, 0.0, exp), axis=dim, keepdims=True)
+        if self.any_infinite:
+            rest = np.where(self.infinite_top, 0.0, rest)  # exp(finite - 0) may overflow
+        self.rest = rest
+        self.total = self.ties + rest
 
     # (NumPy's warnings for 0/0 in rows that are empty or nan are silenced in glassgrad/__init__.)
     def logsumexp(self):
@@ -118,17 +143,31 @@ class Softmax:
         return np.where(np.isfinite(self.top), self.top + inner, self.top)
 
     def probabilities(self):
-        shared = self.at_top / self.ties
-        return np.where(self.infinite_top, shared, self.exp / self.total)
+        p = self.exp / self.total
+        if self.any_infinite:
+            p = np.where(self.infinite_top, self.at_top / self.ties, p)
+        return p
 
     def log_probabilities(self):
-        log_total = np.log1p(self.ties - 1 + self.rest)
-        limit = np.where(self.at_top, -np.log(self.ties), -np.inf)
-        return np.where(self.infinite_top, limit, self.shifted - log_total)
+        log_p = self.shifted - np.log1p(self.ties - 1 + self.rest)
+        if self.any_infinite:
+            limit = np.where(self.at_top, -np.log(self.ties), -np.inf)
+            log_p = np.where(self.infinite_top, limit, log_p)
+        return log_p
 
     def complement_of_top(self):
         """1 - softmax at the top element of each row (meaningful where it is unique)."""
         return self.rest / self.total
+
+    def arrange(self, a):
+        """``a`` (shaped like x) widened and in the layout of the pieces."""
+        if self.moved is None:
+            return wide(a)
+        return a.swapaxes(0, self.moved).astype(np.float64, order="C")
+
+    def restore(self, a):
+        """A result in the layout of the pieces, back in x's layout."""
+        return a if self.moved is None else a.swapaxes(0, self.moved)
 
 
 def softmax_vjp(g, p, dim):
@@ -148,9 +187,9 @@ def log_softmax_vjp(g, parts):
     its entry is g_top (1 - p_top) - p_top sum(g elsewhere), with 1 - p_top = rest / total."""
     dim = parts.dim
     p = parts.probabilities()
-    total_g = np.sum(g, axis=dim, keepdims=True)
+    total_g = np.add.reduce(g, axis=dim, keepdims=True)
     plain = g - p * total_g
     unique = parts.at_top & (parts.ties == 1)
-    g_elsewhere = np.sum(np.where(parts.at_top, 0.0, g), axis=dim, keepdims=True)
+    g_elsewhere = np.add.reduce(np.where(parts.at_top, 0.0, g), axis=dim, keepdims=True)
     top_entry = g * parts.complement_of_top() - p * g_elsewhere
     return np.where(unique, top_entry, plain)

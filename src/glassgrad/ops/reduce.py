@@ -17,7 +17,8 @@ _SUM_DOMAIN = Domain("all real numbers; the sum overflows past the dtype's max (
 
 def _logsumexp(x, dim, keepdim):
     # max + log1p(sum of exp(x - max) over the rest): see numerics.Softmax
-    out = numerics.narrow(numerics.Softmax(numerics.wide(x), dim).logsumexp(), x.dtype)
+    parts = numerics.Softmax(x, dim)
+    out = numerics.narrow(parts.restore(parts.logsumexp()), x.dtype)
     return out if keepdim else np.squeeze(out, axis=dim)
 
 
@@ -26,7 +27,8 @@ def _logsumexp_gradient(xp, g, x, dim, keepdim):
     +-inf (an all -inf row shares the gradient evenly instead of 0/0) and no amplified rounding."""
     spread = xp.unreduce(g, x.shape, dim, keepdim)
     if xp is numpy_ns:
-        return spread * numerics.narrow(numerics.Softmax(numerics.wide(x), dim).probabilities(), g.dtype)
+        parts = numerics.Softmax(x, dim)
+        return spread * numerics.narrow(parts.restore(parts.probabilities()), g.dtype)
     from ..autograd.graph import apply  # under create_graph: the softmax record, differentiable
     from .stable import softmax
     return spread * apply(softmax, (x,), {"dim": dim})

@@ -24,7 +24,8 @@ def _apply(op, *tensors, **params):
 
 # ----- softmax, log_softmax ---------------------------------------------------------------------
 def _softmax(x, dim):
-    return numerics.narrow(numerics.Softmax(numerics.wide(x), dim).probabilities(), x.dtype)
+    parts = numerics.Softmax(x, dim)
+    return numerics.narrow(parts.restore(parts.probabilities()), x.dtype)
 
 
 def _softmax_gradient(xp, g, out, dim):
@@ -46,13 +47,15 @@ softmax = register(
 
 
 def _log_softmax(x, dim):
-    return numerics.narrow(numerics.Softmax(numerics.wide(x), dim).log_probabilities(), x.dtype)
+    parts = numerics.Softmax(x, dim)
+    return numerics.narrow(parts.restore(parts.log_probabilities()), x.dtype)
 
 
 def _log_softmax_gradient(xp, g, x, dim):
     if xp is numpy_ns:
-        parts = numerics.Softmax(numerics.wide(x), dim)
-        return numerics.narrow(numerics.log_softmax_vjp(numerics.wide(g), parts), g.dtype)
+        parts = numerics.Softmax(x, dim)
+        gradient = numerics.log_softmax_vjp(parts.arrange(g), parts)
+        return numerics.narrow(parts.restore(gradient), g.dtype)
     return g - _apply(softmax, x, dim=dim) * xp.sum(g, dim, True)
 
 
