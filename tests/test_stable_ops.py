@@ -307,6 +307,37 @@ def test_softmax_and_log_softmax_within_2_bits(dtype_name, k):
     assert_within_bits(f"log_softmax gradient (class {k})", grad, truth, [x])
 
 
+@pytest.mark.parametrize("shape", [(4, 5, 2), (2, 300, 3), (300, 4), (3, 300)])
+def test_float32_softmax_family_along_every_dim(shape):
+    """Rows short or long, first, middle or last (the kernels swap short rows' axis to the
+    front): float32 results against float64 formulas rounded once (no ties in these rows)."""
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal(shape) * 5).astype(np.float32)
+    upstream = rng.standard_normal(shape).astype(np.float32).astype(np.float64)
+    wide = x.astype(np.float64)
+    for dim in range(len(shape)):
+        shifted = wide - wide.max(axis=dim, keepdims=True)
+        # log1p of the others' sum: log(sum) would lose the top's log-probability near 0
+        log_total = np.log1p(np.where(shifted == 0, 0, np.exp(shifted)).sum(axis=dim, keepdims=True))
+        p = np.exp(shifted - log_total)
+        first_row = np.take(upstream, [0], axis=dim)  # logsumexp's upstream: one per row
+        cases = [
+            (lambda t: gg.log_softmax(t, dim), shifted - log_total,
+             upstream - p * upstream.sum(axis=dim, keepdims=True)),
+            (lambda t: gg.softmax(t, dim), p,
+             p * (upstream - (upstream * p).sum(axis=dim, keepdims=True))),
+            (lambda t: gg.logsumexp(t, dim, keepdim=True), wide.max(axis=dim, keepdims=True) + log_total,
+             first_row * p),
+        ]
+        for function, value, gradient in cases:
+            t = gg.tensor(x, requires_grad=True)
+            out = function(t)
+            out.backward(gg.tensor((upstream if out.shape == shape else first_row).astype(np.float32)))
+            np.testing.assert_array_max_ulp(out.detach().numpy(), value.astype(np.float32), maxulp=1)
+            assert out.detach().numpy().flags.c_contiguous and t.grad.numpy().flags.c_contiguous
+            np.testing.assert_allclose(t.grad.numpy(), gradient, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("dtype_name", DTYPES)
 def test_cross_entropy_per_sample_within_2_bits(dtype_name):
     x = rows(dtype_name, seed=1)
