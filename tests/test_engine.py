@@ -30,6 +30,51 @@ def test_leaf_gradients_accumulate_across_backward_calls():
     assert x.grad.tolist() == [2 * 1 + 3, 2 * 2 + 3]
 
 
+def _bump_in_place(t):
+    with gg.no_grad():
+        t.grad.add_(100.0)
+
+
+def test_a_gradient_shared_by_two_leaves_is_not_aliased():
+    """add's vjp hands the same array to both leaves; only one of them may keep it uncopied."""
+    a = gg.tensor([1.0, 2.0], requires_grad=True)
+    b = gg.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    _bump_in_place(a)
+    assert a.grad.tolist() == [101.0, 101.0] and b.grad.tolist() == [1.0, 1.0]
+    _bump_in_place(b)
+    assert a.grad.tolist() == [101.0, 101.0]
+
+
+def test_a_gradient_seen_by_a_hook_or_passed_in_is_not_aliased():
+    kept = []
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda g: kept.append(g))
+    (x @ gg.ones(2, 3)).sum().backward()
+    _bump_in_place(x)
+    assert kept[0].tolist() == [3.0, 3.0] and x.grad.tolist() == [103.0, 103.0]
+
+    upstream = gg.tensor([5.0, 6.0])
+    y = gg.tensor([1.0, 2.0], requires_grad=True)
+    y.backward(upstream)
+    _bump_in_place(y)
+    assert upstream.tolist() == [5.0, 6.0] and y.grad.tolist() == [105.0, 106.0]
+
+
+def test_a_fresh_gradient_becomes_grad_without_a_copy(monkeypatch):
+    """A matmul's gradient is a new array that nothing else holds: it becomes .grad as it is, so
+    a large weight's gradient is not copied every step."""
+    from glassgrad.autograd import engine
+
+    def no_copy(g, dtype):
+        raise AssertionError("the gradient was copied")
+    monkeypatch.setattr(engine, "_own", no_copy)
+    w = gg.tensor(np.ones((3, 2)), requires_grad=True)
+    x = gg.tensor(np.arange(6.0).reshape(2, 3))
+    (x @ w).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.repeat(x.numpy().sum(0)[:, None], 2, axis=1))
+
+
 def test_grad_is_accumulated_in_place_so_references_see_the_sum():
     x = gg.tensor([1.0], requires_grad=True)
     (x * 2).backward()

@@ -75,7 +75,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                                   allow_unused=True)
     for t, g in zip(inputs, results):
         if g is not None:
-            engine._accumulate_into_leaf(t, g if create_graph else g._data, create_graph)
+            engine._accumulate_into_leaf(t, g if create_graph else g._data, create_graph, False)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

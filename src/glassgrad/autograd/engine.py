@@ -10,6 +10,7 @@ the line that created it.
 """
 
 import heapq
+import sys
 
 import numpy as np
 
@@ -107,6 +108,7 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
         if not retain_graph:
             node.saved_inputs = node.out_data = None  # frees the graph; node.freed is True
 
+    gradients = gi = None  # drop the last node's references: the count below must see none
     for leaf in leaves:
         g = buffers.pop(leaf)
         if leaf._hooks:
@@ -115,7 +117,9 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
             if leaf in capture:
                 capture[leaf] = g
         else:
-            _accumulate_into_leaf(leaf, g, create_graph)
+            # Referenced by this local alone (and getrefcount's argument): nothing else can see it.
+            unshared = sys.getrefcount(g) == 2
+            _accumulate_into_leaf(leaf, g, create_graph, unshared)
 
     if capture is None:
         return None
@@ -171,11 +175,17 @@ def _own(g, dtype):
     return np.array(g, dtype=dtype, copy=True)
 
 
-def _accumulate_into_leaf(leaf, g, create_graph):
+def _accumulate_into_leaf(leaf, g, create_graph, unshared):
+    """Add ``g`` to ``leaf.grad``. An ``unshared`` g (no other reference) that owns its memory
+    becomes the new ``.grad`` as it is: W2's 784 x 256 gradient is not copied every step."""
     if create_graph:
         leaf._grad = g if leaf._grad is None else leaf._grad + g
     elif leaf._grad is None:
-        leaf._grad = Tensor._wrap(_own(g, leaf._data.dtype))
+        dtype = leaf._data.dtype
+        if not (unshared and g.__class__ is np.ndarray and g.base is None and g.dtype == dtype
+                and g.flags.writeable):
+            g = _own(g, dtype)
+        leaf._grad = Tensor._wrap(g)
     else:
         # In place, like PyTorch: code holding a reference to x.grad sees the new sum.
         grad = leaf._grad
