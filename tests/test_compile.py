@@ -800,3 +800,30 @@ def test_hoisted_views_follow_an_array_replaced_between_calls():
             w.data = gg.tensor(np.full((1, 3), k - 1.5, np.float32))  # new arrays: the views
             b.data = gg.tensor([k * 2.0])                            # made once no longer apply
     assert "w_T if w is _w_traced else w.T" in compiled.source
+
+
+def test_a_fresh_gradient_becomes_grad_without_a_copy_only_when_nothing_else_reads_it():
+    """w's gradient (x.T @ g) is the program's own temporary: it becomes w.grad as it is. a and
+    b get the same gradient from a + b, so theirs are copies; changing one in place must leave
+    the other alone, as it does eagerly."""
+    x = gg.tensor(special_values((5, 3)))
+
+    def make():
+        w = gg.tensor(np.full((3, 2), 0.5, np.float32), requires_grad=True)
+        a = gg.tensor(np.ones((5, 2), np.float32), requires_grad=True)
+        b = gg.tensor(np.ones((5, 2), np.float32), requires_grad=True)
+
+        def step():
+            for p in (w, a, b):
+                p.grad = None
+            loss = ((x @ w) * (a + b)).sum()
+            loss.backward()
+            with gg.no_grad():
+                a.grad.add_(1.0)  # in place: b.grad must not see it
+            return loss
+        return step, [w, a, b]
+
+    source = _twins(make).source
+    adopted = [line.split("=")[0].strip() for line in source.splitlines() if "the gradient itself" in line]
+    assert adopted == ["grad_w"]
+    assert "grad_a = np.array(" in source and "grad_b = np.array(" in source

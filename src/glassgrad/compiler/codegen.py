@@ -7,6 +7,7 @@ the inputs' arrays, the traced NumPy lines, and writing back (new ``.grad`` tens
 counters, the returned tensors).
 """
 
+import collections
 import linecache
 
 import numpy as np
@@ -244,6 +245,27 @@ class _Generator:
         kept.reverse()
         return kept, live
 
+    def _adopt_fresh_gradients(self, statements):
+        """A new .grad is written ``np.array(g, copy=True)``. When ``g`` is this call's own
+        temporary (not a view, not a constant, not returned) of the right dtype and no later line
+        or other .grad reads it, the copy is dropped: the .grad is ``g`` itself, as the eager
+        engine does for a gradient nothing else holds (W2's 784 x 256 weight)."""
+        position = {id(s): i for i, s in enumerate(statements)}
+        last_read = {}
+        for i, s in enumerate(statements):
+            for r in s.reads:
+                last_read[r.root] = i
+        kept = [(s, g) for s, g in self.tracer.grad_copies if id(s) in position]
+        uses = collections.Counter(g.root for _, g in kept)
+        escaping = {e.root for e in self.escaping}
+        for statement, g in kept:
+            new = statement.targets[0]
+            if (g.kind == "temp" and g.root is g and not g.is_static() and uses[g] == 1
+                    and g not in escaping and last_read.get(g) == position[id(statement)]
+                    and isinstance(g.value, np.ndarray) and g.value.dtype == new.value.dtype):
+                statement.text = g.name
+                statement.comment += " (the gradient itself: nothing else reads it)"
+
     # ----- the source ------------------------------------------------------------------------------
     def _hoist_view(self, statement, captured):
         """``t = w.T`` (or another view) of a captured array ``w``: that view is made once, now,
@@ -264,6 +286,7 @@ class _Generator:
         self._write_back()
         statements = self._fold_constants(b.statements)
         statements, live = self._prune(statements)
+        self._adopt_fresh_gradients(statements)
         written_roots = {s.writes.root for s in statements if s.writes is not None}
         _check_value_checks(statements)
         for root in written_roots:

@@ -87,6 +87,7 @@ class Tracer:
         self.created = {}        # id(tensor) -> tensor, for tensors made during the call
         self.free = {}           # id(tensor) -> FreeTensor
         self.free_order = []
+        self.grad_copies = []    # (statement, gradient Sym): a new .grad made as a copy
         self._initial_grads = {}  # id(.grad tensor before the call) -> its owner's FreeTensor
         self.nodes = {}          # id(node) -> node, for nodes made during the call
         self.node_names = {}     # id(node) -> (output name, input names), for comments
@@ -528,6 +529,7 @@ class Tracer:
                 b.comment = f"{label}.grad, new"
                 new = b.call(np.array, "np.array", (g,), {"dtype": leaf._data.dtype, "copy": True},
                              hint=f"grad_{label}")
+                self.grad_copies.append((b.statements[-1], g))
                 new_grads.append((leaf, new))
             else:
                 grad = self.sym_of(leaf._grad)
