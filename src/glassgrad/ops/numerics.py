@@ -98,11 +98,11 @@ class Softmax:
     - the rounding error of ``x - top`` is only carried for float64 input (float16/32 widened to
       float64 lose nothing that shows after rounding back);
     - the infinite-top handling only runs when some row's top is infinite;
-    - float16/32 rows shorter than their count are worked on with the reduced axis swapped to the front,
-      so that reductions run along contiguous memory (3-5x faster than along short rows). The
-      summation order this changes is far below float32's rounding. The pieces are then in that
-      layout (``dim`` is ``(0,)``); ``arrange`` puts a gradient into it, ``restore`` takes a
-      result out.
+    - float16/32 rows shorter than their count are worked on with the reduced axis swapped to
+      the front, so that reductions run along contiguous memory (3-5x faster than along short
+      rows). The summation order this changes is far below float32's rounding. The pieces are
+      then in that layout (``dim`` is ``(0,)``); ``arrange`` puts a gradient into it,
+      ``restore`` takes a result out.
     """
 
     def __init__(self, x, dim):
@@ -123,8 +123,9 @@ class Softmax:
         if compensate:
             hi, lo = difference(x, shift)
             exp = np.exp(hi)
-            # exp(hi + lo) to first order; inf stays inf (inf * lo would be nan)
-            exp = np.where(np.isinf(exp), exp, exp + exp * lo) if self.any_infinite else exp + exp * lo
+            corrected = exp + exp * lo  # exp(hi + lo) to first order
+            # inf stays inf (inf * lo would be nan)
+            exp = np.where(np.isinf(exp), exp, corrected) if self.any_infinite else corrected
         else:
             hi = x - shift
             exp = np.exp(hi)
