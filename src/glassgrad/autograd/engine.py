@@ -69,14 +69,8 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
     # gradient arrives.
     heapq.heapify(heap)
     pop, push = heapq.heappop, heapq.heappush
-    # A chain needs no heap: while exactly one node is pending it is the next one, so it waits
-    # in ``single`` and goes into the heap only when a second node is queued.
-    single = None
-    while single is not None or heap:
-        if single is not None:
-            node, single = single, None
-        else:
-            node = pop(heap)[1]
+    while heap:
+        node = pop(heap)[1]
         g = buffers.pop(node)
         if node.hooks is not None:
             g = _run_node_hooks(node, g, create_graph)
@@ -105,15 +99,10 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
             previous = buffers.get(target)
             if previous is None:
                 buffers[target] = gi
-                if not is_node:
-                    leaves[target] = None
-                elif single is None and not heap:
-                    single = target
-                else:
-                    if single is not None:
-                        push(heap, (-single.seq, single))
-                        single = None
+                if is_node:
                     push(heap, (-target.seq, target))
+                else:
+                    leaves[target] = None
             else:
                 buffers[target] = previous + gi
         if not retain_graph:
