@@ -307,6 +307,21 @@ def test_softmax_and_log_softmax_within_2_bits(dtype_name, k):
     assert_within_bits(f"log_softmax gradient (class {k})", grad, truth, [x])
 
 
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_float32_log_softmax_gradient_within_2_bits_on_ordinary_rows(k):
+    """Rows of ordinary logits (no 1 - p_top below 2^-20): the kernels' short form of the
+    gradient, g - p sum(g), is used for the whole array, and is still within 2 bits."""
+    from glassgrad.ops import numerics
+    x = np.random.default_rng(5).uniform(-6, 6, size=(300, 3)).astype(np.float32)
+    x[:20, 1] = x[:20, 0]  # ties
+    assert numerics.Softmax(x, (1,)).rest.min() > 2.0 ** -20  # the short form applies
+    onehot = np.zeros(x.shape)
+    onehot[:, k] = 1
+    _, (grad,) = value_and_grads(lambda t: gg.log_softmax(t, 1), x, dtype_name="float32", upstream=onehot)
+    truth = row_truths(lambda t, j: t.delta_minus_p(k, j), x, np.float32)
+    assert_within_bits(f"log_softmax gradient (class {k})", grad, truth, [x])
+
+
 @pytest.mark.parametrize("shape", [(4, 5, 2), (2, 300, 3), (300, 4), (3, 300)])
 def test_float32_softmax_family_along_every_dim(shape):
     """Rows short or long, first, middle or last (the kernels swap short rows' axis to the
