@@ -17,7 +17,7 @@ import numpy as np
 from ..ops.namespaces import numpy_ns, tensor_ns
 from . import grad_mode
 from .anomaly import AnomalyError
-from .graph import Node
+from .graph import _ONE, Node
 from .vjp_calls import backward_function
 
 Tensor = None  # set by glassgrad.tensor
@@ -84,7 +84,11 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
             error.attach_node(node, error.input_index)
             raise
         broadcasts = op.broadcasts and node.broadcast
-        for target, gi in zip(node.next, gradients):
+        targets = node.next_all  # node.next without the property call (graph.Node)
+        if targets is None:
+            second = node.next1
+            targets = (node.next0,) if second is _ONE else (node.next0, second)
+        for target, gi in zip(targets, gradients):
             if target is None:
                 continue
             is_node = target.__class__ is not Tensor and isinstance(target, Node)

@@ -35,11 +35,34 @@ class Node:
     # application did, so that backward must sum gradients back to the inputs' shapes.
     # ``saved_inputs``: the inputs a vjp reads, then the version each had when saved, in one
     # tuple (a, b, version of a, version of b): one object fewer per node for the GC to track.
-    __slots__ = ("next", "params", "seq", "saved_inputs", "out_data",
+    # ``next`` (the inputs: a Node, a leaf Tensor, or None where no gradient is needed) keeps
+    # one or two inputs in slots of their own, ``next0`` and ``next1`` (``_ONE`` when there is
+    # one), and ``next_all`` None: a tuple per node was the largest share of the objects the
+    # cycle collector walks in a scalar graph. Other counts are in ``next_all``.
+    __slots__ = ("next0", "next1", "next_all", "params", "seq", "saved_inputs", "out_data",
                  "out_vc", "out_version", "out_shape", "out_dtype", "hooks", "constants",
                  "broadcast", "__weakref__")
     op = None
     grad_fn_name = "Node"
+
+    @property
+    def next(self):
+        """The inputs, in order: a Node, a leaf Tensor, or None (no gradient needed)."""
+        every = self.next_all
+        if every is not None:
+            return every
+        second = self.next1
+        return (self.next0,) if second is _ONE else (self.next0, second)
+
+    @next.setter
+    def next(self, inputs):
+        count = len(inputs)
+        if count == 1:
+            self.next0, self.next1, self.next_all = inputs[0], _ONE, None
+        elif count == 2:
+            (self.next0, self.next1), self.next_all = inputs, None
+        else:
+            self.next_all = tuple(inputs)
 
     def name(self):
         """PyTorch's name for this backward function, e.g. ``DivBackward0``."""
@@ -227,7 +250,7 @@ def apply1(op, x, params=_NO_PARAMS, name=None):
     if cls is None:  # an op built outside the registry (tests do this)
         cls = op.node_class = node_class(op)
     node = cls()
-    node.next = (x._grad_fn or x,)
+    node.next0, node.next1, node.next_all = x._grad_fn or x, _ONE, None
     node.params = params
     node.seq = _next_seq()
     node.hooks = None
@@ -268,7 +291,9 @@ def apply2(op, a, b):
         result._grad_fn = None
         return result
     node = op.node_class()
-    node.next = ((a._grad_fn or a) if a_grad else None, (b._grad_fn or b) if b_grad else None)
+    node.next0 = (a._grad_fn or a) if a_grad else None
+    node.next1 = (b._grad_fn or b) if b_grad else None
+    node.next_all = None
     if not (a_grad and b_grad):  # a number or data: kept so a drawing can show its value
         node.constants = b if a_grad else a
     node.params = _NO_PARAMS
@@ -293,6 +318,7 @@ def apply2(op, a, b):
 
 
 _new_object = object.__new__
+_ONE = object()  # a node's next1 when it has one input
 
 
 def record(op, tensors, params, result, name=None):
@@ -304,8 +330,8 @@ def record(op, tensors, params, result, name=None):
     if cls is None:  # an op built outside the registry (tests do this)
         cls = op.node_class = node_class(op)
     node = cls()
-    node.next = tuple([(t._grad_fn or t) if t._requires_grad else None for t in tensors])
-    if None in node.next:  # numbers or data: kept so an explanation can show their values
+    node.next = inputs = [(t._grad_fn or t) if t._requires_grad else None for t in tensors]
+    if None in inputs:  # numbers or data: kept so an explanation can show their values
         node.constants = tuple([None if t._requires_grad else t for t in tensors])
     node.params = params
     node.seq = _next_seq()

@@ -17,20 +17,19 @@ def backward_mul(node, g, xp, create_graph):
     if saved is None:
         raise RuntimeError(FREED_MESSAGE)
     vjps = op.vjps
-    nxt = node.next
     t0, t1, v0, v1 = saved
     if create_graph:
         a, b = t0, t1
     else:
         a, b = t0._data, t1._data
-    if nxt[0] is None:
+    if node.next0 is None:
         g0 = None
     else:
         vc = t1._vc
         if vc is not None and vc[0] != v1:
             raise modified(node, 1)
         g0 = vjps[0](g, b)
-    if nxt[1] is None:
+    if node.next1 is None:
         g1 = None
     else:
         vc = t0._vc
@@ -75,7 +74,8 @@ def backward_source(op):
         add("    if saved is None:")
         add("        raise RuntimeError(FREED_MESSAGE)")
     add("    vjps = op.vjps")
-    add("    nxt = node.next")
+    if op.variadic:
+        add("    nxt = node.next")
     if op.params and used & set(op.params):
         add("    params = node.params")
         for name in op.params:
@@ -97,8 +97,11 @@ def backward_source(op):
         call = _call(op, 0, "i")
         add("    return tuple(None if target is None else " + call + " for i, target in enumerate(nxt))")
         return "\n".join(lines)
+    # one or two inputs are in the node's slots next0 and next1 (graph.Node)
+    if len(op.inputs) > 2:
+        add("    nxt = node.next")
     for k in range(len(op.inputs)):
-        add(f"    if nxt[{k}] is None:")
+        add(f"    if {f'node.next{k}' if len(op.inputs) <= 2 else f'nxt[{k}]'} is None:")
         add(f"        g{k} = None")
         add("    else:")
         for j in op.vjp_checks[k]:
