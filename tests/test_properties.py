@@ -669,7 +669,14 @@ def check_second_order(program):
                      if contracted.requires_grad else [None] * len(leaves))
         torch_hvp = [np.zeros(t.shape) if h is None else h.numpy(force=True)
                      for t, h in zip(leaves, torch_hvp)]
-        assert_close(hvp, torch_hvp, 1e-9, "Hessian-vector product vs torch", program)
+        try:
+            assert_close(torch_hvp, numeric, tolerance, "PyTorch vs finite differences", program)
+        except AssertionError:
+            # A second opinion only where it is right: PyTorch 2.13 masks pow's gradient at a zero
+            # exponent to a constant and loses its derivative there (glassgrad keeps it).
+            CASE_COUNTS["test_properties: second order, PyTorch wrong, not compared"] += 1
+        else:
+            assert_close(hvp, torch_hvp, 1e-9, "Hessian-vector product vs torch", program)
     return True
 
 
@@ -744,4 +751,22 @@ def test_xlogy_second_derivative_at_a_zero_first_argument():
     program = Program([np.array(1.0), np.array(0.0)], [
         Step("xlogy", (1, 0), lambda lib, F, x, y: lib.xlogy(x, y), "xlogy({}, {})")],
         [np.array(0.3)])
+    check_second_order(program)
+
+
+def test_pow_second_derivative_at_a_zero_exponent():
+    # Shrunk from the second-order property (a local run): v0 = 1.0, v1 = 0.0, then
+    # v0 ** tanh(v1). d/db of d/da a ** b = d/db (b a^(b - 1)) = a^(b - 1) (1 + b ln a), which is
+    # 1 / a at b = 0, where the first-order gradient for a had been masked to a constant 0
+    # (PyTorch 2.13 masks it too and gives 0 here).
+    a = gg.tensor(2.0, dtype=gg.float64, requires_grad=True)
+    b = gg.tensor(0.0, dtype=gg.float64, requires_grad=True)
+    grad_a, _ = gg.autograd.grad(a ** b, (a, b), create_graph=True)
+    assert grad_a.item() == 0.0
+    (second,) = gg.autograd.grad(grad_a, (b,))
+    assert second.item() == 0.5
+    program = Program([np.array(1.0), np.array(0.0)], [
+        Step("tanh", (1,), lambda lib, F, x: lib.tanh(x), "tanh({})"),
+        Step("pow_tensor", (0, 2), lambda lib, F, x, y: x ** y, "{} ** {}")],
+        [np.array(0.3), np.array(0.7)])
     check_second_order(program)

@@ -57,6 +57,17 @@ def _power_gradient(xp, g, x, exponent):
     return gradient if exponent >= 1 else _keep_zero(xp, g, gradient)
 
 
+def _pow_gradient_a(xp, g, a, b):
+    """g * b * a ** (b - 1), +0 where b = 0 (PyTorch's masked_fill: a ** -1 may be inf there).
+    Under create_graph only the points where that power is not finite are cut, so that the
+    derivative with respect to b at b = 0, g / a, is there for second derivatives."""
+    power = a ** (b - 1)
+    if xp is numpy_ns:
+        return _keep_zero(xp, g, xp.where(b == 0, 0.0, g * (b * power)))
+    undefined = (xp.data(b) == 0) & ~np.isfinite(xp.data(power))
+    return _keep_zero(xp, g, xp.where(undefined, 0.0, g * (b * power)))
+
+
 def _magnitude_bound(name, finfo, power):
     """Bounds on |x| for |x| ** power to stay finite."""
     if power > 0:
@@ -160,7 +171,7 @@ rpow_scalar = register(
 )
 pow = register(
     "pow_tensor", broadcasts=True, inputs=("a", "b"), forward=np.power,
-    vjps=(lambda xp, g, a, b: _keep_zero(xp, g, xp.where(b == 0, 0.0, g * (b * a ** (b - 1)))),
+    vjps=(_pow_gradient_a,
           lambda xp, g, a, b, out: _keep_zero(
               xp, g, g * xp.where((a == 0) & (b >= 0), 0.0, out * xp.log(a)))),
     grad_fn_name="PowBackward1", formula="a ** b", latex="a^{b}",
