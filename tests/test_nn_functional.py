@@ -109,12 +109,13 @@ def test_cross_entropy_by_hand():
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_nll_loss_record_equals_its_composite_bit_for_bit(reduction, weighted):
+@pytest.mark.parametrize("ignored", [True, False])
+def test_nll_loss_record_equals_its_composite_bit_for_bit(reduction, weighted, ignored):
     """NllLossBackward0 is one record now; its value and gradient must be exactly those of the
     ops it stands for: pick -x[n, t_n], times the row's weight, sum, / the summed weights."""
     rng = np.random.default_rng(3)
     x_values = rng.normal(size=(6, 5)).astype(np.float32)
-    labels = np.array([4, 0, 2, -100, 2, 1])  # one ignored row
+    labels = np.array([4, 0, 2, -100 if ignored else 3, 2, 1])  # one ignored row, or none
     class_weights = rng.uniform(0.5, 2, 5).astype(np.float32) if weighted else np.ones(5, np.float32)
     x = gg.tensor(x_values, requires_grad=True)
     loss = F.nll_loss(x, gg.tensor(labels), weight=gg.tensor(class_weights) if weighted else None,

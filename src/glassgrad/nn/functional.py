@@ -218,14 +218,19 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     if weight is not None and tuple(weight.shape) != (num_classes,):
         raise RuntimeError(f"weight tensor should be defined either for all {num_classes} classes "
                            f"or no classes but got weight tensor of shape: {list(weight.shape)}")
-    kept = classes != ignore_index
-    bad = classes[kept & ((classes < 0) | (classes >= num_classes))]
-    if bad.size:
-        raise IndexError(f"Target {bad[0]} is out of bounds.")
-    safe_classes = np.where(kept, classes, 0)
-    class_weights = np.ones(num_classes) if weight is None else weight.detach().numpy()
     dtype = input.detach().numpy().dtype
-    row_weights = np.where(kept, class_weights[safe_classes], 0).astype(dtype)
+    if (weight is None and classes.size and not 0 <= ignore_index < num_classes
+            and 0 <= classes.min() and classes.max() < num_classes):
+        # the usual case (no weights, every target a class): each row weighs 1
+        safe_classes, row_weights = classes, np.ones(len(classes), dtype)
+    else:
+        kept = classes != ignore_index
+        bad = classes[kept & ((classes < 0) | (classes >= num_classes))]
+        if bad.size:
+            raise IndexError(f"Target {bad[0]} is out of bounds.")
+        safe_classes = np.where(kept, classes, 0)
+        class_weights = np.ones(num_classes) if weight is None else weight.detach().numpy()
+        row_weights = np.where(kept, class_weights[safe_classes], 0).astype(dtype)
     params = {"index": (np.arange(len(classes)), safe_classes), "row_weights": row_weights,
               "total_weight": np.array(row_weights.sum(), dtype=dtype), "reduction": reduction,
               "out_shape": _target_shape(input, target)}
