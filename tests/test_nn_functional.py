@@ -251,3 +251,19 @@ def test_cross_entropy_with_probability_targets_ignores_classes_of_probability_z
     loss.backward()
     p = [0.0, 1 / (1 + math.e), math.e / (1 + math.e)]
     np.testing.assert_allclose(logits.grad.numpy()[0], [p[0] - 0.0, p[1] - 0.5, p[2] - 0.5], rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_relu_keeps_signed_zeros_and_nans_bit_for_bit(dtype):
+    """relu is one np.maximum(0, x) where a one-time check shows this NumPy returns x's bits at
+    ties and NaNs; on other data, shapes and strides it must still equal max(x, 0) with x's own
+    zeros and NaNs copied back, as PyTorch does (relu(-0.0) is -0.0)."""
+    from glassgrad.ops.elementwise import _relu
+    rng = np.random.default_rng(11)
+    specials = np.array([-0.0, 0.0, np.nan, -np.nan, np.inf, -np.inf, 1e-45, -1e-45], dtype)
+    values = rng.permutation(np.concatenate([specials] * 40 + [rng.normal(size=300).astype(dtype)]))
+    for x in (values, values.reshape(-1, 4)[:, 1:3], values[::7], values[:1].reshape(())):
+        expected = np.maximum(x, 0)
+        expected = np.where(x == 0, x, expected)  # x's own zeros
+        expected = np.where(np.isnan(x), x, expected)  # x's own NaNs
+        assert _relu(x).tobytes() == np.ascontiguousarray(expected).tobytes()
