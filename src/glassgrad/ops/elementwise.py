@@ -285,6 +285,7 @@ def _maximum_keeps_x(dtype):
 
 
 def _two_step_relu(x):
+    """max(x, 0), then x's own zeros copied back (-0.0 stays -0.0)."""
     out = np.asarray(np.maximum(x, 0))
     np.copyto(out, x, where=x == 0)
     return out
