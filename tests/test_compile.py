@@ -827,3 +827,30 @@ def test_a_fresh_gradient_becomes_grad_without_a_copy_only_when_nothing_else_rea
     adopted = [line.split("=")[0].strip() for line in source.splitlines() if "the gradient itself" in line]
     assert adopted == ["grad_w"]
     assert "grad_a = np.array(" in source and "grad_b = np.array(" in source
+
+
+def test_a_repeated_computation_is_shared_only_while_its_inputs_are_unchanged():
+    """log_softmax's backward recomputes its forward's pieces: the program computes them once.
+    x * w computed again after w was changed in place is new work and must not be shared."""
+    x = gg.tensor(np.random.default_rng(1).normal(size=(4, 3)).astype(np.float32))
+    logits = gg.tensor(np.random.default_rng(2).normal(size=(8, 5)).astype(np.float32))
+
+    def make():
+        w = gg.tensor(np.full((4, 3), 0.5, np.float32), requires_grad=True)
+        v = gg.tensor(np.zeros((8, 5), np.float32), requires_grad=True)
+
+        def step():
+            w.grad = v.grad = None
+            loss = gg.log_softmax(logits + v, 1).sum() + (w * w).sum()
+            loss.backward()
+            with gg.no_grad():
+                first = (x * w).sum()
+                w.mul_(2.0)
+                second = (x * w).sum()
+                return gg.stack([loss.detach(), first, second])  # second is twice first
+        return step, [w, v]
+
+    source = _twins(make).source
+    shared = [line for line in source.splitlines() if "(the same as" in line or "# the same as" in line]
+    assert len(shared) >= 8  # the softmax pieces (and w * w's two gradients)
+    assert source.count("x * params_0") + source.count("x * w") == 2  # computed twice

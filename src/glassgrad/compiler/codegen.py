@@ -9,6 +9,7 @@ counters, the returned tensors).
 
 import collections
 import linecache
+import re
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from ..tensor import Tensor
 from .symbolic import Untraceable
 
 RETRACE = object()  # what a program returns when its guards don't hold for the call
+_TOKEN = re.compile(r"'[^']*'|\"[^\"]*\"|\d[\w.]*|[A-Za-z_]\w*")  # strings, numbers, names
 
 
 def make_tensor(data, requires_grad=False, grad_fn=None, grad=None, version=0, _new=object.__new__):
@@ -245,6 +247,50 @@ class _Generator:
         kept.reverse()
         return kept, live
 
+    def _share_repeated_values(self, statements):
+        """A line that computes what an earlier line computed (the same text: the same call on
+        the same variables, none of them written in between) becomes ``t9 = t3``: log-softmax's
+        backward recomputes its forward's pieces, a square's two gradients are one product.
+        Only for new arrays that no line writes and that do not leave the program, so that the
+        two names can share one array; the later one is then treated as a view of the earlier."""
+        written = {s.writes.root for s in statements if s.writes is not None}
+        unshareable = written | {e.root for e in self.escaping}
+        # Texts are compared with each name read as the first of its equals: a shared array's
+        # later name as the earlier one, a number constant (inf0) as the first with its value.
+        canonical, first_of = {}, {}
+        for name, value in self.builder.constants.items():
+            if isinstance(value, (int, float, np.generic)) and not isinstance(value, bool):
+                # by type and bits: -0.0 is not 0.0, NaNs differ by payload
+                floating = isinstance(value, (float, np.generic))
+                bits = np.asarray(value).tobytes() if floating else repr(value)
+                canonical[name] = first_of.setdefault((type(value), bits), name)
+
+        def key(text):  # only names are replaced, not words inside strings or numbers
+            return _TOKEN.sub(lambda m: canonical.get(m.group(0), m.group(0)), text)
+        available = {}  # canonical text -> (Sym, roots it reads)
+        for s in statements:
+            if s.writes is not None:
+                changed = s.writes.root
+                available = {text: entry for text, entry in available.items()
+                             if changed not in entry[1] and entry[0].root is not changed}
+                continue
+            if s.guard or len(s.targets) != 1:
+                continue
+            target = s.targets[0]
+            if target.kind != "temp" or target.root is not target or target in unshareable:
+                continue
+            text = key(s.text)
+            earlier = available.get(text)
+            if earlier is None:
+                available[text] = (target, {r.root for r in s.reads})
+                continue
+            source = earlier[0]
+            canonical[target.name] = source.name
+            note = f"the same as {source.name}"
+            s.comment = f"{s.comment} ({note})" if s.comment else note
+            s.text, s.reads = source.name, (source,)
+            target.root = source  # one array, two names: a write to either is a write to both
+
     def _adopt_fresh_gradients(self, statements):
         """A new .grad is written ``np.array(g, copy=True)``. When ``g`` is this call's own
         temporary (not a view, not a constant, not returned) of the right dtype and no later line
@@ -286,6 +332,7 @@ class _Generator:
         self._write_back()
         statements = self._fold_constants(b.statements)
         statements, live = self._prune(statements)
+        self._share_repeated_values(statements)
         self._adopt_fresh_gradients(statements)
         written_roots = {s.writes.root for s in statements if s.writes is not None}
         _check_value_checks(statements)
