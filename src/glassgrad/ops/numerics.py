@@ -109,8 +109,7 @@ class Softmax:
 
     def __init__(self, x, dim):
         x = np.asarray(x)
-        compensate = x.dtype.itemsize >= 8
-        self.rounded_later = not compensate  # results go back to float16/32 (29+ spare bits)
+        compensate = x.dtype.itemsize >= 8  # else results go back to float16/32: 29+ spare bits
         self.moved = None
         if not compensate and dim is not None and len(dim) == 1 and x.size:
             axis = dim[0] % x.ndim
@@ -138,7 +137,7 @@ class Softmax:
         # 1 / (total - 1). Above 1 + n 2^-20 that stays under 2^-32 (float32's ulp is 2^-24)
         # and the careful pieces (at_top, ties, rest) are not needed.
         self.plain = False
-        if self.rounded_later and not self.any_infinite:
+        if not compensate and not self.any_infinite:
             total = np.add.reduce(exp, axis=dim, keepdims=True)
             count = x.size // max(total.size, 1)
             if total.min(initial=np.inf) > 1 + count * 2.0 ** -20:
