@@ -688,7 +688,9 @@ def special_values(shape, seed=0):
 
 
 def _matmuls(source):
-    return sum(" @ " in line.split("#")[0] for line in source.splitlines())
+    """Matrix products in the program: ``a @ b`` or ``a.dot(b)`` (see ops.linalg.matrix_product)."""
+    code = [line.split("#")[0] for line in source.splitlines()]
+    return sum(" @ " in line or ".dot(" in line for line in code)
 
 
 def _twins(make, *calls):

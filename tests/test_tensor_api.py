@@ -218,6 +218,40 @@ def test_matmul_shapes_and_gradients():
     assert (gg.ones(2, 3) @ gg.ones(3)).tolist() == [3.0, 3.0]
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mm_takes_the_same_bits_as_numpy_matmul(dtype):
+    """mm's forward and gradients go through ``ndarray.dot`` where it is matmul's BLAS call with
+    less set-up (ops.linalg.matrix_product): the bits must be matmul's, special values included,
+    for contiguous, Fortran-ordered and transposed operands."""
+    from glassgrad.ops.linalg import matrix_product
+
+    rng = np.random.default_rng(7)
+    with np.errstate(all="ignore"):
+        for n, k, m in [(20, 2, 1), (1, 20, 1), (2, 20, 1), (1, 3, 5), (5, 3, 5), (17, 33, 4)]:
+            for _ in range(20):
+                a = rng.choice([0.0, -0.0, 1.0, -2.5, 0.1, 1e-45, 3e38, -np.inf, np.inf, np.nan],
+                               size=(n, k)).astype(dtype)
+                b = rng.standard_normal((k, m)).astype(dtype)
+                b[rng.random((k, m)) < 0.3] = -0.0
+                for x, y in [(a, b), (np.asfortranarray(a), b), (a, np.asfortranarray(b)),
+                             (a.T.copy().T, b.T.copy().T)]:
+                    assert matrix_product(x, y).tobytes() == np.matmul(x, y).tobytes()
+
+
+@pytest.mark.parametrize("dtype", [gg.float32, gg.float64])
+def test_mm_by_a_one_by_one_matrix_keeps_nan(dtype):
+    """A 1x1 factor sends ``ndarray.dot`` to BLAS scal, which turns NaN * 0 into 0; mm must
+    give NaN there (IEEE: NaN times anything is NaN), in the forward and in the gradients."""
+    column = leaf([[math.nan], [2.0], [-1.0]], dtype)
+    zero = leaf([[0.0]], dtype)
+    product = gg.mm(column, zero)
+    assert math.isnan(product[0, 0].item()) and product[1:].tolist() == [[0.0], [0.0]]
+    product.backward(gg.tensor([[0.0], [1.0], [1.0]], dtype=dtype))
+    assert math.isnan(zero.grad.item())                   # column.T @ g: NaN * 0 + 2 - 1
+    row = leaf([[math.nan]], dtype)
+    assert all(math.isnan(v) for v in gg.mm(row, gg.zeros(1, 3, dtype=dtype)).tolist()[0])
+
+
 # ================================================================================================
 # Elementwise functions: value against NumPy, derivative against the formula
 # ================================================================================================
