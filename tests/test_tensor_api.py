@@ -238,6 +238,30 @@ def test_mm_takes_the_same_bits_as_numpy_matmul(dtype):
                     assert matrix_product(x, y).tobytes() == np.matmul(x, y).tobytes()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mean_takes_the_same_bits_as_numpy_mean(dtype):
+    """mean's forward is the sum over the count (np.mean's set-up costs more than its work on
+    small arrays): the bits and the result's type must be np.mean's, for every axis choice,
+    ordinary values of every magnitude and special ones."""
+    import itertools
+
+    rng = np.random.default_rng(3)
+    kinds = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-40, -1e-45, 1.0, -2.5, 3e38, 1e-310, 1 / 3]
+    with np.errstate(all="ignore"):
+        for shape in [(), (1,), (3,), (20,), (7, 3), (3, 1, 5), (129, 3), (1000,)]:
+            axes = [None] + [c for r in range(1, len(shape) + 1)
+                             for c in itertools.combinations(range(len(shape)), r)]
+            for trial in range(12):
+                x = (rng.choice(kinds, size=shape) if trial % 3 == 0 else
+                     rng.standard_normal(shape) * 10.0 ** rng.integers(-40, 38)).astype(dtype)
+                x = x.T if trial % 4 == 1 else x
+                for axis, keepdim in itertools.product(axes, (False, True)):
+                    mine = gg.tensor(x).mean(dim=axis, keepdim=keepdim)._data
+                    expected = np.asarray(np.mean(x, axis=axis, keepdims=keepdim))
+                    assert mine.dtype == expected.dtype and mine.shape == expected.shape
+                    assert mine.tobytes() == expected.tobytes(), (shape, axis, keepdim)
+
+
 @pytest.mark.parametrize("dtype", [gg.float32, gg.float64])
 def test_mm_by_a_one_by_one_matrix_keeps_nan(dtype):
     """A 1x1 factor sends ``ndarray.dot`` to BLAS scal, which turns NaN * 0 into 0; mm must

@@ -4,6 +4,8 @@
 vjps broadcast the incoming gradient back over the reduced axes with ``xp.unreduce``.
 """
 
+import math
+
 import numpy as np
 
 from . import numerics
@@ -35,7 +37,18 @@ def _logsumexp_gradient(xp, g, x, dim, keepdim):
 
 
 def _count(shape, dim):
-    return int(np.prod([shape[d] for d in dim])) if dim is not None else int(np.prod(shape))
+    return math.prod(shape[d] for d in dim) if dim is not None else math.prod(shape)
+
+
+def _mean(x, dim, keepdim):
+    """np.mean's numbers without its set-up (5 us of 6 on 20 elements): the sum divided by the
+    count. np.mean divides a float32 sum in float64 and rounds back, which gives the same
+    correctly rounded quotient as float32 division while the count is exact in float32. float16
+    (summed in float32 by np.mean) and empty inputs (a warning) are left to np.mean."""
+    count = _count(x.shape, dim)
+    if x.dtype.char in "fd" and 0 < count < 2 ** 24:
+        return np.add.reduce(x, axis=dim, keepdims=keepdim) / count
+    return np.mean(x, axis=dim, keepdims=keepdim)
 
 
 def _extreme_mask(xp, x, out, dim, keepdim, ties):
@@ -66,7 +79,7 @@ sum = register(
 )
 mean = register(
     "mean", inputs=("x",), params=("dim", "keepdim"),
-    forward=lambda x, dim, keepdim: np.mean(x, axis=dim, keepdims=keepdim),
+    forward=_mean,
     vjps=(lambda xp, g, x, dim, keepdim: xp.unreduce(g, x.shape, dim, keepdim) / _count(x.shape, dim),),
     grad_fn_name="MeanBackward1", formula="mean(x)", latex=r"\frac{1}{n}\sum_i x_i",
     derivatives=("1/n",), derivatives_latex=(r"\frac{1}{n}",),
