@@ -78,6 +78,20 @@ class _Recorder:
 RECORDER = _Recorder()
 
 
+def _write_backward_functions():
+    """The engine writes each op's backward function (our own text, from the op's record) with
+    exec on the op's first backward; written now, the recorder sees only what a formula causes,
+    whichever tests ran before."""
+    from glassgrad.autograd import engine
+    from glassgrad.ops.registry import REGISTRY
+
+    for op in REGISTRY.values():
+        engine.backward_function(op, engine._output_tensor, engine._modified)
+
+
+_write_backward_functions()
+
+
 class Hang(BaseException):
     """An input ran past TIME_BOUND. BaseException, so no ``except Exception`` can swallow it."""
 
