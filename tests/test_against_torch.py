@@ -984,3 +984,13 @@ def test_result_dtype_matches_torch(op):
     """Every operand pair, including bools (refused '-', PyTorch's ** dtypes)."""
     mismatches = _dtype_mismatches(op, PAIRS)
     assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("value", [np.float64(1.5), np.float32(-2.5), np.float16(0.5), np.int64(3),
+                                   np.int32(-7), np.uint8(200), np.bool_(True), np.array(1.5), 1.5, 2])
+def test_tensor_of_a_numpy_scalar_keeps_its_dtype(value):
+    """torch.tensor(np.float64(x)) is float64: a NumPy scalar is data with a dtype, not a
+    Python number (np.float64 is a float subclass, so this is easy to get wrong)."""
+    mine, theirs = gg.tensor(value), torch.tensor(value)
+    assert str(mine.dtype) == str(theirs.dtype) and tuple(mine.shape) == tuple(theirs.shape)
+    assert mine.item() == theirs.item()

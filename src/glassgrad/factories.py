@@ -79,7 +79,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data`` (a number, nested lists, an array or a tensor)."""
     if isinstance(data, Tensor):
         array = np.array(data._data, dtype=_resolve(dtype, data._data.dtype), copy=True)
-    elif isinstance(data, np.ndarray):
+    elif isinstance(data, (np.ndarray, np.generic)):  # a NumPy scalar keeps its dtype, as in PyTorch
         _dtype.from_numpy_dtype(data.dtype)
         array = np.array(data, dtype=_resolve(dtype, data.dtype), copy=True)
     else:
