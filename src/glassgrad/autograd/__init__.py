@@ -7,7 +7,7 @@ finds the op where nan or inf first appears (see ``anomaly``).
 
 import numpy as np
 
-from . import engine
+from . import engine, graph
 from .anomaly import (AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled,
                       is_anomaly_enabled, set_detect_anomaly)
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -42,8 +42,11 @@ def _grad_outputs(outputs, grad_outputs, create_graph):
                 raise RuntimeError(f"element {k} of tensors does not require grad and does not have a grad_fn")
             if out._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = np.ones(out._data.shape, out._data.dtype)
-            grads.append(engine.Tensor._wrap(g) if create_graph else g)
+            if create_graph:
+                grads.append(engine.Tensor._wrap(np.ones(out._data.shape, out._data.dtype)))
+            else:  # loss.backward()'s cached read-only ones: the compiler knows they stay the same
+                from ..tensor import _ones_like
+                grads.append(_ones_like(out._data))
             continue
         if not isinstance(g, engine.Tensor):
             if not isinstance(g, (np.ndarray, np.number, bool, int, float)):
@@ -71,6 +74,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     inputs = _as_tuple(inputs)
     _expect_tensors("backward", "inputs", inputs)
     _expect_requires_grad(inputs)
+    if graph.tracer is not None:  # the accumulation below is NumPy the compiler would not see
+        graph.tracer.unsupported("backward(inputs=...)")
     results = engine.run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs,
                                   allow_unused=True)
     for t, g in zip(inputs, results):

@@ -222,10 +222,11 @@ class _Method:
 class Statement:
     """One line of the program: ``targets = text``, or a bare call or write when there are none."""
 
-    __slots__ = ("targets", "text", "reads", "writes", "comment", "guard")
+    __slots__ = ("targets", "text", "reads", "writes", "comment", "guard", "arithmetic")
 
     def __init__(self, targets, text, reads, writes, comment):
         self.guard = False        # a value check: returns RETRACE when the data takes another branch
+        self.arithmetic = None    # (template, operands) when the text is ``a op b`` for op in +-*/
         self.targets = targets    # the Syms this line defines (usually one)
         self.text = text          # the right-hand side, or the whole statement without targets
         self.reads = reads        # Syms the line reads
@@ -405,7 +406,10 @@ class Builder:
         value = function(*[self._concrete(o) for o in operands])
         if value is NotImplemented:
             raise Untraceable(f"operation {template} is not defined for these operands")
-        return self._result(value, template.format(*rendered), reads, hint, self._syms_in(operands))
+        result = self._result(value, template.format(*rendered), reads, hint, self._syms_in(operands))
+        if template in _ARITHMETIC:
+            self.statements[-1].arithmetic = (template, operands)
+        return result
 
     def inplace_operator(self, symbol, target, other, function):
         if not isinstance(target.value, np.ndarray):  # numbers rebind: x += y is x = x + y
@@ -419,6 +423,8 @@ class Builder:
             text = f"{target.name}[...] = {target.name} {symbol} {operand}"
         function(target.value, self._concrete(other))
         self.statements.append(Statement((), text, tuple(reads), target, self._take_comment()))
+        if text.startswith(f"{target.name}[...] = ") and isinstance(other, Sym):
+            self.statements[-1].arithmetic = (f"{target.name}[...] = {{0}} {symbol} {{1}}", (target, other))
         self._written(target, reads)
         return target
 

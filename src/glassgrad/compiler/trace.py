@@ -438,20 +438,24 @@ class Tracer:
         finally:
             self._resume()
         if self.active and new_grads:
-            for leaf, sym in new_grads:
-                grad = leaf._grad
-                self.created[id(grad)] = grad
-                self._alive.append(grad)
-                self._guarded(self._check_same, sym, grad._data, "a new .grad")
-                self.bind(grad._data, sym)
+            # backward(): the leaves' new .grad tensors; autograd.grad(): the tensors it returns
+            made = [(leaf._grad, sym, "a new .grad") for leaf, sym in new_grads] if inputs is None \
+                else [(t, sym, "a gradient autograd.grad() returns") for t, sym in zip(result, new_grads)
+                      if sym is not None]
+            for tensor, sym, what in made:
+                self.created[id(tensor)] = tensor
+                self._alive.append(tensor)
+                self._guarded(self._check_same, sym, tensor._data, what)
+                self.bind(tensor._data, sym)
         return result
 
     def _simulate_backward(self, outputs, grad_outputs, create_graph, inputs):
         """The engine's walk (engine._run), on Syms: same order, same vjps, same sums."""
         if create_graph:
             raise Untraceable("backward(create_graph=True) (higher-order gradients) is not compiled")
-        if inputs is not None:
-            raise Untraceable("backward(inputs=...) and autograd.grad() are not compiled")
+        if inputs is not None and any(t._grad_fn is not None for t in inputs):
+            raise Untraceable("autograd.grad() with respect to a tensor that is not a leaf is not "
+                              "compiled")
         b = self.builder
         buffers, leaves, heap = {}, {}, []
         for k, out in enumerate(outputs):
@@ -517,6 +521,8 @@ class Tracer:
                 else:
                     b.comment = "two gradients meet: sum them"
                     buffers[key] = _sum_gradients(previous, gi)
+        if inputs is not None:
+            return self._returned_gradients(inputs, leaves, buffers)
         new_grads = []
         for key, leaf in leaves.items():
             g = buffers.pop(key)
@@ -537,6 +543,25 @@ class Tracer:
                 b.inplace_operator("+", grad, g, _iadd)
         b.comment = ""
         return new_grads
+
+    def _returned_gradients(self, inputs, leaves, buffers):
+        """autograd.grad()'s results, as the engine makes them: a fresh copy of each input's
+        summed gradient (None for an input it never reached), no .grad touched."""
+        if any(leaf._hooks for leaf in leaves.values()):
+            raise Untraceable("tensor hooks are not compiled")
+        b, results = self.builder, []
+        for t in inputs:
+            g = buffers.get(id(t))
+            if g is None:
+                results.append(None)  # the engine raises, or returns None with allow_unused
+                continue
+            free = self.free.get(id(t))
+            b.comment = f"gradient for {free.name if free is not None else 'an input'}, returned"
+            results.append(b.call(np.array, "np.array", (g,), {"dtype": t._data.dtype, "copy": True},
+                                  hint="grad"))
+            self.grad_copies.append((b.statements[-1], g))
+        b.comment = ""
+        return results
 
     def _vjp_argument(self, node, op, name, g, i):
         if name == "g":

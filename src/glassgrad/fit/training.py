@@ -272,29 +272,34 @@ def _linear_predictor(columns, offset, dtype):
 def _training_step(predict, y, params, optimizer, lr, momentum, compiled):
     """One epoch as a function: forward, backward and the update; returns the loss.
 
-    Plain gradient descent updates with tensor ops, ``p -= lr * p.grad`` as the seed does, so
+    Plain gradient descent updates with tensor ops, ``p -= lr * gradient`` as the seed does, so
     the compiler takes in the whole step; momentum and Adam use glassgrad.optim, whose update
     runs eagerly after the compiled forward and backward.
     """
-    from .. import no_grad, optim
+    from .. import autograd, no_grad, optim
     tensors = list(params.values())
+
+    def mean_squared_error():
+        error = predict(params) - y
+        return (error * error).mean()
+
+    if optimizer == "sgd" and momentum == 0:
+        def sgd_step():
+            loss = mean_squared_error()
+            # autograd.grad rather than backward(): no .grad tensors to make and store each epoch
+            gradients = autograd.grad(loss, tensors)
+            with no_grad():
+                for p, gradient in zip(tensors, gradients):
+                    p -= lr * gradient
+            return loss
+        return _compile(sgd_step) if compiled else sgd_step
 
     def forward_backward():
         for p in tensors:
             p.grad = None
-        error = predict(params) - y
-        loss = (error * error).mean()
+        loss = mean_squared_error()
         loss.backward()
         return loss
-
-    if optimizer == "sgd" and momentum == 0:
-        def sgd_step():
-            loss = forward_backward()
-            with no_grad():
-                for p in tensors:
-                    p -= lr * p.grad
-            return loss
-        return _compile(sgd_step) if compiled else sgd_step
     update = optim.Adam(tensors, lr=lr) if optimizer == "adam" else optim.SGD(tensors, lr=lr, momentum=momentum)
     run = _compile(forward_backward) if compiled else forward_backward
 
