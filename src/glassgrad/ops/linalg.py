@@ -30,8 +30,10 @@ def matrix_product(a, b):
     dot or syrk) for memory BLAS reads directly (contiguous or transposed), so the bits agree;
     dot skips matmul's generalized-ufunc set-up, 0.4-0.6 us against 0.9-1.2 us on the seed's
     20 x 2 data. With an inner size of 1 dot takes other paths (a 1x1 factor goes to BLAS scal,
-    which makes NaN * 0 a 0), so those keep @, as do tensors (``Tensor.dot`` is the 1-D dot)."""
-    if a.shape[-1] > 1 and a.dtype in _BLAS_DTYPES and b.dtype == a.dtype:
+    which makes NaN * 0 a 0), so those keep @, as do tensors (``Tensor.dot`` is the 1-D dot)
+    and mixed operands (an array's dot would not hand a traced operand to the compiler)."""
+    if (a.shape[-1] > 1 and a.__class__ is b.__class__ and a.dtype in _BLAS_DTYPES
+            and b.dtype == a.dtype):
         return a.dot(b)
     return a @ b
 
