@@ -673,6 +673,7 @@ def test_autograd_grad_is_compiled_and_leaves_grad_alone():
                 assert bits(a) == bits(b)
             for a, b in zip(compiled[1], eager[1]):
                 assert bits(a) == bits(b) and a.grad is None and b.grad is None
+                assert a._version == b._version
     assert step.source is not None and "returned" in step.source
 
 
@@ -705,6 +706,7 @@ def test_one_element_arithmetic_runs_on_scalars_with_the_same_bits(dtype):
             for m, t in zip(mine, theirs):
                 assert bits(m) == bits(t) and type(m._data) is type(t._data) is np.ndarray
             assert bits(p_compiled) == bits(p_eager)
+            assert p_compiled._version == p_eager._version  # no counter until the first update
     assert "[()]" in step.source
 
 

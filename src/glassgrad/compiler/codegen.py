@@ -176,8 +176,9 @@ class _Generator:
             if delta and id(vc) not in seen:
                 seen.add(id(vc))
                 # in-place changes count on the tensor's version counter, as they do eagerly
-                if free.had_counter and free.kind == "captured":
-                    # the program's own tensor object: its counter, once made, stays that list
+                if free.kind == "captured":
+                    # the program's own tensor object: its counter, once made (at the latest by
+                    # the traced call's own in-place change), stays that list
                     self.namespace[f"{free.ref}_vc"] = vc
                     self.epilogue.append(f"{free.ref}_vc[0] += {delta}  # version counter")
                 elif free.had_counter and free.kind == "grad":

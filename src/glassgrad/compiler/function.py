@@ -297,7 +297,8 @@ def _verify(program, tracer, call, args, kwargs, result):
     def copy_of(free):
         t = make_tensor(free.snapshot.copy(), free.requires_grad,
                         None if free.is_leaf else free.tensor._grad_fn)
-        t._vc = [free.version] if free.had_counter else None
+        # a captured tensor's counter is bound into the program: the copy needs one to bump
+        t._vc = [free.version] if free.had_counter or free.kind == "captured" else None
         return t
 
     for free in tracer.free_order:
