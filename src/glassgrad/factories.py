@@ -49,29 +49,31 @@ def _plain(data):
 
 
 def _infer_dtype(values):
-    """PyTorch's dtype for a nested list of Python numbers: float32 beats int64 beats bool."""
-    kinds = set()
+    """PyTorch's dtype for nested lists: float beats int beats bool, and within a kind the widest
+    wins, a Python float counting as the default float dtype, a Python int as int64 and a NumPy
+    scalar or array as its own dtype ([np.float64(1), 2.0] is float64, [np.int32(1), 2] int64)."""
+    found = {"f": [], "i": [], "b": []}
     stack = [values]
     while stack:
         v = stack.pop()
         if isinstance(v, (list, tuple)):
             stack.extend(v)
-        elif isinstance(v, np.ndarray):
-            kinds.add(v.dtype.kind)
-        elif isinstance(v, (bool, np.bool_)):
-            kinds.add("b")
-        elif isinstance(v, (int, np.integer)):
-            kinds.add("i")
-        elif isinstance(v, (float, np.floating)):
-            kinds.add("f")
+        elif isinstance(v, (np.ndarray, np.generic)):
+            kind = "i" if v.dtype.kind == "u" else v.dtype.kind
+            if kind not in found:
+                raise TypeError(f"Could not infer dtype of {type(v).__name__}")
+            found[kind].append(v.dtype)
+        elif isinstance(v, bool):
+            found["b"].append(np.dtype(np.bool_))
+        elif isinstance(v, int):
+            found["i"].append(np.dtype(np.int64))
+        elif isinstance(v, float):
+            found["f"].append(_dtype.default_float_numpy())
         else:
             raise TypeError(f"Could not infer dtype of {type(v).__name__}")
-    if "f" in kinds:
-        return _dtype.default_float_numpy()
-    if "i" in kinds or "u" in kinds:
-        return np.dtype(np.int64)
-    if "b" in kinds:
-        return np.dtype(np.bool_)
+    for kind in "fib":
+        if found[kind]:
+            return np.result_type(*found[kind])
     return _dtype.default_float_numpy()  # an empty list
 
 
