@@ -58,11 +58,8 @@ def _infer_dtype(values):
         v = stack.pop()
         if isinstance(v, (list, tuple)):
             stack.extend(v)
-        elif isinstance(v, (np.ndarray, np.generic)):
-            kind = "i" if v.dtype.kind == "u" else v.dtype.kind
-            if kind not in found:
-                raise TypeError(f"Could not infer dtype of {type(v).__name__}")
-            found[kind].append(v.dtype)
+        elif isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind in "fiub":
+            found["i" if v.dtype.kind == "u" else v.dtype.kind].append(v.dtype)
         elif isinstance(v, bool):
             found["b"].append(np.dtype(np.bool_))
         elif isinstance(v, int):
