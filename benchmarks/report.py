@@ -52,6 +52,23 @@ def target_table(result: WorkloadResult) -> tuple[list[str], list[list[str]]]:
     return ["target", "measured", "PASS/MISS"], rows
 
 
+def phase_table(result: WorkloadResult) -> tuple[list[str], list[list[str]]]:
+    """Each phase's median time per step, one column per peer, and their total."""
+    peers = list(result.phases)
+    phases = list(dict.fromkeys(name for timings in result.phases.values() for name in timings))
+
+    def micros(seconds):
+        return "-" if seconds is None else f"{seconds * 1e6:.1f} us"
+    rows = [[phase, *(micros(result.phases[p].get(phase)) for p in peers)] for phase in phases]
+    rows.append(["total", *(micros(sum(result.phases[p].values())) for p in peers)])
+    return ["phase", *peers], rows
+
+
+def _phase_heading(result: WorkloadResult) -> str:
+    return (f"Where a step's time goes: median of {result.phase_steps:,} steps, clocked between "
+            "phases (see benchmarks/README.md, \"Where the time goes\", for the analysis):")
+
+
 def heading(result: WorkloadResult) -> str:
     w = result.workload
     return (f"{w.key}: {w.title} ({result.size:,} {w.size_unit}, "
@@ -81,6 +98,8 @@ def text_report(results: list[WorkloadResult]) -> str:
         lines += [heading(result), *_aligned(*peer_table(result))]
         if result.workload.targets:
             lines += ["", *_aligned(*target_table(result))]
+        if result.phases:
+            lines += ["", _phase_heading(result), *_aligned(*phase_table(result))]
         lines.append("")
     return "\n".join(lines)
 
@@ -94,6 +113,8 @@ def markdown_report(results: list[WorkloadResult], machine: dict, command: str) 
         lines += [f"## {heading(result)}", "", *_markdown(*peer_table(result)), ""]
         if result.workload.targets:
             lines += [*_markdown(*target_table(result)), ""]
+        if result.phases:
+            lines += [_phase_heading(result), "", *_markdown(*phase_table(result)), ""]
         notes = [f"- {p.name}: {p.note}" for p in result.workload.peers if p.note]
         lines += ["Peers:", "", *notes, ""]
     lines += ["## Machine", "", *_markdown(["", ""], [[k, v] for k, v in machine.items()]), ""]
@@ -120,5 +141,6 @@ def json_report(results: list[WorkloadResult], machine: dict, quick: bool) -> di
         workloads.append({"key": result.workload.key, "title": result.workload.title,
                           "size": result.size, "size_unit": result.workload.size_unit,
                           "repeats": result.repeats, "baseline": result.baseline,
-                          "reference": result.reference, "peers": peers, "targets": targets})
+                          "reference": result.reference, "peers": peers, "targets": targets,
+                          "phases_s": result.phases, "phase_steps": result.phase_steps})
     return {"quick": quick, "machine": machine, "workloads": workloads}

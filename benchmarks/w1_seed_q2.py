@@ -8,11 +8,12 @@ floor for any Python+NumPy engine. Every peer starts from the same weights (torc
 """
 
 import contextlib
+import importlib.util
 import io
 
 import numpy as np
 
-from .harness import Peer, Target, Workload
+from .harness import Peer, Target, Workload, clock_phases
 from .seed_source import load_seed_module
 
 SEED_FILE = "examples/q2_regression.py"
@@ -216,6 +217,58 @@ def _prepare_fit(epochs):
     return run
 
 
+# --- where an epoch's time goes: the same epoch, clocked between its phases -------------------
+
+def _seed_phases(backend):
+    """An epoch of the seed's train() loop, from the seed's own functions, as phases; and the
+    parameters (w, b) it trains."""
+    seed = _load(backend)
+    torch = seed.torch
+    torch.manual_seed(SEED)
+    w = torch.normal(0, 0.01, size=(1, 2), requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+
+    def epoch():
+        loss = seed.mean_square_loss(seed.linear_regression(seed.x_combined, w, b, True), seed.y)
+        yield "forward and loss"
+        loss.backward()
+        yield "backward"
+        with torch.no_grad():
+            seed.sgd_step((w, b), (w.grad, b.grad), LEARNING_RATE)
+        yield "update"
+        w.grad.zero_()
+        b.grad.zero_()
+        yield "zero .grad"
+    return epoch, (w, b)
+
+
+def _numpy_phases():
+    """The hand-written NumPy epoch (the floor above) as the same phases; it has no .grad."""
+    X, y, w0, b0 = _seed_data()
+    n = len(y)
+    w, b = w0.copy(), b0.copy()
+
+    def epoch():
+        error = X @ w.T + b - y
+        (error.T @ error) / n  # the loss, computed every epoch as the seed does, then unused
+        yield "forward and loss"
+        grad_yhat = (2.0 / n) * error
+        grad_w, grad_b = grad_yhat.T @ X, grad_yhat.sum(axis=0)
+        yield "backward"
+        w.__isub__(LEARNING_RATE * grad_w)  # w -= ..., without making w local to epoch()
+        b.__isub__(LEARNING_RATE * grad_b)
+        yield "update"
+    return epoch
+
+
+def _phases(epochs):
+    steps = {"glassgrad": _seed_phases("glassgrad")[0]}
+    if importlib.util.find_spec("torch") is not None:
+        steps["torch"] = _seed_phases("torch")[0]
+    steps["numpy"] = _numpy_phases()
+    return {peer: clock_phases(epoch, epochs) for peer, epoch in steps.items()}
+
+
 WORKLOAD = Workload(
     key="W1",
     title="seed Q2 Model 1: full-batch GD, quadratic model on 20 points, lr 0.0005",
@@ -257,4 +310,6 @@ WORKLOAD = Workload(
                     "glassgrad fit", "speedup_at_least", 10.0)),
     check_tolerance=1e-3,
     value_label="final loss",
+    phases=_phases,
+    phase_steps=20_000,
 )

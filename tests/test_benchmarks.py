@@ -84,6 +84,48 @@ def test_slow_peers_are_left_out_of_quick_runs_only():
 
 # ----- the workloads compute the same thing in every peer ------------------------------------------
 
+def test_phases_are_clocked_between_yields_and_reported_as_medians():
+    """clock_phases reads the clock between a step's phases and keeps each phase's median;
+    the report lists them per peer with a total. A fake clock makes the numbers exact."""
+    from benchmarks import report
+
+    ticks = iter([0, 1, 4,   10, 12, 20,   30, 31, 32])  # three steps: (1, 3), (2, 8), (1, 1) s
+    step = lambda: iter(["forward", "backward"])
+    phases = harness.clock_phases(step, 3, clock=lambda: next(ticks))
+    assert phases == {"forward": 1, "backward": 3}
+    result = harness.run_workload(_fake_workload(
+        {"torch": 1.0}, phases=lambda steps: {"a": {"forward": 2e-6, "backward": 5e-6},
+                                              "b": {"forward": 1e-6}}, phase_steps=7), quick=False)
+    assert result.phase_steps == 7
+    headers, rows = report.phase_table(result)
+    assert headers == ["phase", "a", "b"]
+    assert rows == [["forward", "2.0 us", "1.0 us"], ["backward", "5.0 us", "-"],
+                    ["total", "7.0 us", "1.0 us"]]
+    assert "| backward | 5.0 us | - |" in report.markdown_report([result], {}, "cmd")
+
+
+def test_w1_phases_are_the_seeds_epochs():
+    """The clocked epoch is the one the seed's train() runs: 30 of them give train(30)'s
+    weights bit for bit; each peer reports its phases in order."""
+    import contextlib
+    import io
+
+    epoch, (w, b) = w1_seed_q2._seed_phases("glassgrad")
+    for _ in range(30):
+        for _ in epoch():
+            pass
+    seed = w1_seed_q2._load("glassgrad")
+    seed.torch.manual_seed(w1_seed_q2.SEED)
+    with contextlib.redirect_stdout(io.StringIO()):
+        w_seed, b_seed = seed.train(30, seed.x_combined, seed.y, 1, True, seed.mean_square_loss,
+                                    31, w1_seed_q2.LEARNING_RATE)
+    assert w.detach().numpy().tobytes() == w_seed.detach().numpy().tobytes()
+    assert b.detach().numpy().tobytes() == b_seed.detach().numpy().tobytes()
+    phases = w1_seed_q2._phases(3)
+    assert list(phases["glassgrad"]) == ["forward and loss", "backward", "update", "zero .grad"]
+    assert list(phases["numpy"]) == ["forward and loss", "backward", "update"]
+
+
 def test_w1_peers_agree_and_compiled_equals_eager():
     values = _values(w1_seed_q2.WORKLOAD, 30, {"glassgrad", "glassgrad.compile", "torch", "numpy",
                                                "micrograd", "autograd"})
