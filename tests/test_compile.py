@@ -324,7 +324,7 @@ def test_source_is_readable():
     step()
     source = step.source
     assert source.startswith("def step():")
-    for expected in ("w1 = _w1._data", "grad_w1 += ", "grad_b[...] = grad_b + ", "w1 -= ", "grad_w1.fill(0)",
+    for expected in ("w1 = _w1._data", "grad_w1 += ", "grad_b[0] = grad_b[0] + ", "w1 -= ", "grad_w1.fill(0)",
                      "# mm (MmBackward0)", "# MmBackward0 of", "# div (DivBackward0)",
                      "return RETRACE", "is e @ g", "b_0d if b is _b_traced else b.reshape(())",
                      "w1_T if w1 is _w1_traced else w1.T"):
@@ -710,6 +710,39 @@ def test_one_element_arithmetic_runs_on_scalars_with_the_same_bits(dtype):
     assert "[()]" in step.source
 
 
+@pytest.mark.parametrize("shape", [(1,), (1, 1)])
+def test_one_element_updates_run_on_scalars_with_the_same_bits(shape):
+    """A one-element in-place update (a bias) is written ``b[0] = b[0] - t`` with ``t`` a scalar
+    product: for every pair of special values the parameter's bits match eager, and a product
+    that also leaves the program stays an array of the traced shape."""
+    kinds = special_values((14,))
+    pairs = [(a, b) for a in kinds for b in kinds]
+
+    def make():
+        p = gg.tensor(np.full(shape, 1.5, np.float32), requires_grad=True)
+
+        def step(a, b, k):
+            with gg.no_grad():
+                p.sub_(b * a)               # read only by the update: a scalar
+                p.add_(a)
+                product = a * b             # read by the update and by another product,
+                p.sub_(product)             # so an array: (1,) * 0-d stays (1,)
+                shown = product * k
+            return shown
+        return step, p
+
+    (step, p_compiled), (eager, p_eager) = make(), make()
+    step = compile(step)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("error", TraceWarning)
+        for a, b in pairs:
+            args = gg.tensor(np.full(shape, a)), gg.tensor(np.full(shape, b)), gg.tensor(b)
+            mine, theirs = step(*args), eager(*args)
+            assert bits(mine) == bits(theirs) and type(mine._data) is np.ndarray
+            assert bits(p_compiled) == bits(p_eager)
+    assert "p[0" in step.source and "] = p[0" in step.source
+
+
 def test_verify_can_be_turned_off_and_the_decorator_takes_options():
     w = gg.tensor([2.0], requires_grad=True)
 
@@ -822,7 +855,7 @@ def test_the_gram_rewrite_waits_for_a_fixed_gradient():
 
 def test_one_element_operands_broadcast_as_0d_views():
     """x + b for a bias b of shape (1,) reads b as a 0-d view (made once for a captured b),
-    in-place updates of one element are written as a copy; neither where shapes would change."""
+    in-place updates of one element are written on scalars; neither where shapes would change."""
     x = gg.tensor(special_values((6, 3)))
     row = gg.tensor(special_values((3,), seed=1))
 
@@ -845,7 +878,7 @@ def test_one_element_operands_broadcast_as_0d_views():
     assert "b_0d if b is _b_traced else b.reshape(())" in source  # captured: hoisted
     assert "c.reshape(())" in source                              # an argument: each call
     assert "m.reshape" not in source and "m_0d" not in source     # it would change the shape
-    assert "b[...] = b - " in source and "m[...] = m - " in source
+    assert "b[0] = b[0] - " in source and "m[0, 0] = m[0, 0] - " in source
 
 
 def test_hoisted_views_follow_an_array_replaced_between_calls():

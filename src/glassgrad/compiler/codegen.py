@@ -322,8 +322,11 @@ class _Generator:
         First, a 0-d array made from a scalar (``np.asarray(t)``, a gradient's fresh copy) that
         only arithmetic reads, and that is neither written nor returned, is the scalar itself:
         arithmetic gives the same value and type either way. Then each ``a op b`` (+ - * /) of
-        two one-element values of one float dtype reads its 0-d arrays as scalars: ``x[()]``,
-        or a scalar constant for a fixed one. The result was a scalar before and is one after."""
+        two 0-d values of one float dtype reads its arrays as scalars: ``x[()]``, or a scalar
+        constant for a fixed one; the result was a scalar before and is one after. A one-element
+        update ``b[...] = b - t`` (a bias of shape (1,)) becomes ``b[0] = b[0] - t[0]``: 0.17 us
+        against 0.52; and a one-element product only such updates read (``t = g * lr``) is
+        computed as a scalar too."""
         written = {s.writes.root for s in statements if s.writes is not None}
         escaping = {e.root for e in self.escaping}
         readers = collections.defaultdict(list)
@@ -348,12 +351,23 @@ class _Generator:
                 continue
             template, operands = s.arithmetic
             if not all(isinstance(o, Sym) and isinstance(o.value, (np.ndarray, np.generic))
-                       and o.value.shape == () for o in operands):
+                       and o.value.size == 1 for o in operands):
                 continue
             dtypes = {o.value.dtype for o in operands}
             if len(dtypes) != 1 or dtypes.pop() not in _SCALAR_DTYPES:
                 continue
-            s.text = template.format(*(self._as_scalar(o, scalars, written) for o in operands))
+            # An update writes one element whatever its operands' shapes. An expression keeps
+            # its result's type if every operand is 0-d, or else if only updates read it.
+            if "{index}" not in template and not all(o.value.shape == () for o in operands):
+                made = s.targets[0]
+                if (made.kind != "temp" or made.root is not made or made in written
+                        or made in escaping or not readers[made]
+                        or not all(r.arithmetic is not None and "{index}" in r.arithmetic[0]
+                                   for r in readers[made])):
+                    continue
+                scalars[made] = made.name
+            s.text = template.format(*(self._as_scalar(o, scalars, written) for o in operands),
+                                     index=_first_index(operands[0].value))
         # an alias every reader now reads through (``t7 / t9`` for ``t8 / t10``) is not needed
         unread = {id(s) for s, made in aliases if not any(
             made.name in _TOKEN.findall(r.text) for r in readers[made])}
@@ -367,9 +381,10 @@ class _Generator:
                 known = sym.name
             elif sym.kind == "fixed" and sym.root not in written and sym.name in self.builder.constants:
                 # the same at every call: the scalar is made once, now
-                known = self.builder.constant(self.builder.constants[sym.name][()], f"{sym.name}_s")
+                value = self.builder.constants[sym.name]
+                known = self.builder.constant(value[(0,) * value.ndim], f"{sym.name}_s")
             else:
-                known = f"{sym.name}[()]"
+                known = f"{sym.name}[{_first_index(sym.value)}]"
             scalars[sym] = known
         return known
 
@@ -487,6 +502,11 @@ class _Generator:
         program = Program(source, namespace[name], namespace, tracer, self.result)
         program.guard_bindings = self.guard_bindings
         return program
+
+
+def _first_index(array):
+    """Source for the index of a one-element array's element: ``()``, ``0`` or ``0, 0``..."""
+    return ", ".join("0" * array.ndim) or "()"
 
 
 def _check_value_checks(statements):

@@ -227,6 +227,7 @@ class Statement:
     def __init__(self, targets, text, reads, writes, comment):
         self.guard = False        # a value check: returns RETRACE when the data takes another branch
         self.arithmetic = None    # (template, operands) when the text is ``a op b`` for op in +-*/
+        #                           or the one-element update ``t[{index}] = t op b``
         self.targets = targets    # the Syms this line defines (usually one)
         self.text = text          # the right-hand side, or the whole statement without targets
         self.reads = reads        # Syms the line reads
@@ -424,7 +425,8 @@ class Builder:
         function(target.value, self._concrete(other))
         self.statements.append(Statement((), text, tuple(reads), target, self._take_comment()))
         if text.startswith(f"{target.name}[...] = ") and isinstance(other, Sym):
-            self.statements[-1].arithmetic = (f"{target.name}[...] = {{0}} {symbol} {{1}}", (target, other))
+            self.statements[-1].arithmetic = (f"{target.name}[{{index}}] = {{0}} {symbol} {{1}}",
+                                              (target, other))
         self._written(target, reads)
         return target
 
