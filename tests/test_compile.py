@@ -682,9 +682,6 @@ def test_one_element_arithmetic_runs_on_scalars_with_the_same_bits(dtype):
     """+ - * / of one-element tensors run on NumPy scalars in the program (``x[()]``): for every
     pair of special values the bits match eager, and what leaves the program is still a 0-d
     array, as eager's tensors hold."""
-    kinds = special_values((14,)).astype(dtype)
-    pairs = [(a, b) for a in kinds for b in kinds]
-
     def make():
         p = gg.tensor(np.asarray(1.5, dtype), requires_grad=True)
 
@@ -696,17 +693,13 @@ def test_one_element_arithmetic_runs_on_scalars_with_the_same_bits(dtype):
             return results
         return step, p
 
-    (step, p_compiled), (eager, p_eager) = make(), make()
-    step = compile(step)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("error", TraceWarning)
-        for a, b in pairs:
-            args = gg.tensor(a), gg.tensor(b)
-            mine, theirs = step(*args), eager(*args)
-            for m, t in zip(mine, theirs):
-                assert bits(m) == bits(t) and type(m._data) is type(t._data) is np.ndarray
-            assert bits(p_compiled) == bits(p_eager)
-            assert p_compiled._version == p_eager._version  # no counter until the first update
+    arguments = lambda a, b: (gg.tensor(a.astype(dtype)), gg.tensor(b.astype(dtype)))
+    step = None
+    for step, mine, theirs, p_compiled, p_eager in _over_special_pairs(make, arguments):
+        for m, t in zip(mine, theirs):
+            assert bits(m) == bits(t) and type(m._data) is type(t._data) is np.ndarray
+        assert bits(p_compiled) == bits(p_eager)
+        assert p_compiled._version == p_eager._version  # no counter until the first update
     assert "[()]" in step.source
 
 
@@ -715,9 +708,6 @@ def test_one_element_updates_run_on_scalars_with_the_same_bits(shape):
     """A one-element in-place update (a bias) is written ``b[0] = b[0] - t`` with ``t`` a scalar
     product: for every pair of special values the parameter's bits match eager, and a product
     that also leaves the program stays an array of the traced shape."""
-    kinds = special_values((14,))
-    pairs = [(a, b) for a in kinds for b in kinds]
-
     def make():
         p = gg.tensor(np.full(shape, 1.5, np.float32), requires_grad=True)
 
@@ -731,16 +721,27 @@ def test_one_element_updates_run_on_scalars_with_the_same_bits(shape):
             return shown
         return step, p
 
+    arguments = lambda a, b: (gg.tensor(np.full(shape, a)), gg.tensor(np.full(shape, b)), gg.tensor(b))
+    step = None
+    for step, mine, theirs, p_compiled, p_eager in _over_special_pairs(make, arguments):
+        assert bits(mine) == bits(theirs) and type(mine._data) is np.ndarray
+        assert bits(p_compiled) == bits(p_eager)
+    assert "p[0" in step.source and "] = p[0" in step.source
+
+
+def _over_special_pairs(make, arguments):
+    """For every pair (a, b) of float32 special values: make()'s step (one copy compiled, one
+    eager) called with arguments(a, b); yields (compiled step, its result, eager's result,
+    compiled parameter, eager parameter) after each call."""
+    kinds = special_values((14,))
     (step, p_compiled), (eager, p_eager) = make(), make()
     step = compile(step)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("error", TraceWarning)
-        for a, b in pairs:
-            args = gg.tensor(np.full(shape, a)), gg.tensor(np.full(shape, b)), gg.tensor(b)
-            mine, theirs = step(*args), eager(*args)
-            assert bits(mine) == bits(theirs) and type(mine._data) is np.ndarray
-            assert bits(p_compiled) == bits(p_eager)
-    assert "p[0" in step.source and "] = p[0" in step.source
+        for a in kinds:
+            for b in kinds:
+                args = arguments(a, b)
+                yield step, step(*args), eager(*args), p_compiled, p_eager
 
 
 def test_verify_can_be_turned_off_and_the_decorator_takes_options():
