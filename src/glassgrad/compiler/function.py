@@ -104,14 +104,17 @@ class CompiledFunction:
         reason = tracer.poisoned
         if reason is None:
             reason = _side_effects(call, rng, mode)
-        if reason is None:
-            self._traces += 1
-            try:
-                program = codegen.build(tracer, result, call.spec, self._traces)
-                if self.verify:
-                    _verify(program, tracer, call, args, kwargs, result)
-            except Untraceable as error:
-                reason = str(error)
+        try:
+            if reason is None:
+                self._traces += 1
+                try:
+                    program = codegen.build(tracer, result, call.spec, self._traces)
+                    if self.verify:
+                        _verify(program, tracer, call, args, kwargs, result)
+                except Untraceable as error:
+                    reason = str(error)
+        finally:
+            tracer.release()
         if reason is not None:
             self._give_up(reason)
             return result
@@ -309,15 +312,7 @@ def _verify(program, tracer, call, args, kwargs, result):
         if free.kind == "grad":
             scratch[id(free.tensor)] = scratch[id(free.owner.tensor)]._grad = copy_of(free)
 
-    def swap(value):
-        if isinstance(value, Tensor):
-            return scratch.get(id(value), value)
-        if value.__class__ in (list, tuple):
-            return value.__class__(swap(v) for v in value)
-        if value.__class__ is dict:
-            return {k: swap(v) for k, v in value.items()}
-        return value
-
+    swap = functools.partial(_swapped, scratch=scratch)
     namespace = dict(program.namespace)
     for free in tracer.free_order:
         if free.kind == "captured":
@@ -352,6 +347,18 @@ def _verify(program, tracer, call, args, kwargs, result):
     if problems:
         raise Untraceable("checked on the traced call's own inputs, the compiled program does not "
                           f"reproduce the eager results ({problems[0]})")
+
+
+def _swapped(value, scratch):
+    """``value`` with the tensors in ``scratch`` (by id) put for the originals, in containers too.
+    (Module-level: a nested function calling itself would be a cycle holding the copies.)"""
+    if isinstance(value, Tensor):
+        return scratch.get(id(value), value)
+    if value.__class__ in (list, tuple):
+        return value.__class__(_swapped(v, scratch) for v in value)
+    if value.__class__ is dict:
+        return {k: _swapped(v, scratch) for k, v in value.items()}
+    return value
 
 
 def _compare_tensor(mine, theirs, label, scratch, problems, compare_grad=True):

@@ -54,6 +54,7 @@ class Sym:
 
     def __init__(self, builder, name, value, kind="temp", root=None):
         self.builder = builder
+        builder.made.append(self)
         self.name = name
         self.value = value
         # "temp", "input" (read from a tensor at each call), "const" (someone else's array, bound
@@ -252,6 +253,17 @@ class Builder:
         self.comment = ""         # attached to the next line emitted (then cleared)
         self.sym_constants = {}   # id(array) -> const Sym
         self._views = {}          # (Sym, axes) -> the Sym of that transposed view
+        self.made = []            # every Sym, for release()
+
+    def release(self):
+        """Let go of the trace's arrays. A Sym is its own root and points at this builder, so
+        without this its value (a copy of every array the traced call made) would wait for the
+        next full garbage collection: twice a model's activations, long after compiling."""
+        for sym in self.made:
+            sym.value = sym.root = sym.builder = sym.permuted = sym.product = sym.view_of = None
+        for container in (self.made, self.statements, self.constants, self._constant_names,
+                          self._keep, self.sym_constants, self._views):
+            container.clear()
 
     # ----- names -------------------------------------------------------------------------------
     def new_name(self, hint="t"):

@@ -118,6 +118,14 @@ class Tracer:
         if engine.run_backward == self._run_backward:
             engine.run_backward = self._real_run_backward
 
+    def release(self):
+        """Drop what the trace recorded (the eager call's tensors and nodes, the Syms and their
+        arrays, the inputs' snapshots) once its program is written and checked."""
+        self.builder.release()
+        for container in (self.syms, self._alive, self.created, self.free, self.free_order,
+                          self.grad_copies, self._initial_grads, self.nodes, self.node_names):
+            container.clear()
+
     def _suspend(self):
         graph.tracer = None
         tensor_module._tracer = None
