@@ -20,6 +20,10 @@ from .symbolic import Sym, Untraceable
 RETRACE = object()  # what a program returns when its guards don't hold for the call
 _SCALAR_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # IEEE alike as scalars and arrays
 _TOKEN = re.compile(r"'[^']*'|\"[^\"]*\"|\d[\w.]*|[A-Za-z_]\w*")  # strings, numbers, names
+# A temporary this large is deleted after the last line that reads it, so its memory is reused
+# by the lines after (as the eager engine frees activations during backward); smaller ones are
+# left to the return, where a del would cost more time than the memory is worth.
+RELEASE_BYTES = 1 << 16
 
 
 def make_tensor(data, requires_grad=False, grad_fn=None, grad=None, version=0, _new=object.__new__):
@@ -479,7 +483,11 @@ class _Generator:
         captured = {id(f.sym): f for f in frees if f.kind == "captured"}
         for s in statements:
             self._hoist_view(s, captured)
+        releases = _releases(statements, self.epilogue + [output])
+        for k, s in enumerate(statements):
             lines.append(s.line())
+            if k in releases:
+                lines.append(f"del {', '.join(releases[k])}  # large, and read by no later line")
         # 4. writing back and returning
         if self.epilogue:
             lines.append("")
@@ -502,6 +510,29 @@ class _Generator:
         program = Program(source, namespace[name], namespace, tracer, self.result)
         program.guard_bindings = self.guard_bindings
         return program
+
+
+def _releases(statements, tail):
+    """Statement index -> the large temporaries to delete after it: those it is the last to
+    mention. A name the writing back or the return mentions is kept; a view's base stays alive
+    through the view, whatever happens to the base's name."""
+    large = {t.name for s in statements for t in s.targets
+             if t.kind == "temp" and isinstance(t.value, np.ndarray) and t.value.nbytes >= RELEASE_BYTES}
+    if not large:
+        return {}
+    last = {}
+    for k, s in enumerate(statements):
+        code = f"{', '.join(t.name for t in s.targets)} = {s.text}" if s.targets else s.text
+        for name in _TOKEN.findall(code):
+            if name in large:
+                last[name] = k
+    for text in tail:
+        for name in _TOKEN.findall(text):
+            last.pop(name, None)
+    releases = collections.defaultdict(list)
+    for name, k in last.items():
+        releases[k].append(name)
+    return releases
 
 
 def _first_index(array):
