@@ -119,6 +119,56 @@ def _prepare_numpy(epochs):
     return run
 
 
+# --- the least an eager engine can do (benchmarks/tape.py) ------------------------------------
+
+def _tape_setup():
+    from . import tape
+
+    X, y, w0, b0 = _seed_data()
+    params = tape.Tensor(w0.copy(), True), tape.Tensor(b0.copy(), True)
+    return tape, tape.Tensor(X), tape.Tensor(y), params
+
+
+def _prepare_tape(epochs):
+    """The seed's loop, op for op, on a minimal tape with none of PyTorch's checks."""
+    def run():
+        tape, x, target, (w, b) = _tape_setup()
+        for _ in range(epochs):
+            y_hat = tape.mm(x, w.T) + b
+            error = target - y_hat                 # the seed's mean_square_loss(y_hat, y)
+            loss = error.T @ error / len(target.data)
+            loss.backward()
+            with tape.no_grad():
+                for param, grad in zip((w, b), (w.grad, b.grad)):
+                    param -= LEARNING_RATE * grad
+            w.grad.zero_()
+            b.grad.zero_()
+        error = target.data - (x.data @ w.data.T + b.data)
+        return float((error.T @ error)[0, 0] / len(error))
+    return run
+
+
+def _tape_phases():
+    """The tape's epoch (the peer above) as phases."""
+    tape, x, target, (w, b) = _tape_setup()
+
+    def epoch():
+        y_hat = tape.mm(x, w.T) + b
+        error = target - y_hat
+        loss = error.T @ error / len(target.data)
+        yield "forward and loss"
+        loss.backward()
+        yield "backward"
+        with tape.no_grad():
+            for param, grad in zip((w, b), (w.grad, b.grad)):
+                param -= LEARNING_RATE * grad
+        yield "update"
+        w.grad.zero_()
+        b.grad.zero_()
+        yield "zero .grad"
+    return epoch
+
+
 # --- HIPS autograd -----------------------------------------------------------------------------
 
 def _prepare_autograd(epochs):
@@ -265,6 +315,7 @@ def _phases(epochs):
     steps = {"glassgrad": _seed_phases("glassgrad")[0]}
     if importlib.util.find_spec("torch") is not None:
         steps["torch"] = _seed_phases("torch")[0]
+    steps["tape"] = _tape_phases()
     steps["numpy"] = _numpy_phases()
     return {peer: clock_phases(epoch, epochs) for peer, epoch in steps.items()}
 
@@ -288,6 +339,10 @@ WORKLOAD = Workload(
              "the seed's code, `import torch` (eager, default threads)"),
         Peer("numpy", ("numpy",), _prepare_numpy,
              "hand-written float32 forward and gradients: the Python+NumPy floor"),
+        Peer("tape", ("numpy",), _prepare_tape,
+             "benchmarks/tape.py: the seed's loop on a minimal reverse-mode tape with none of "
+             "PyTorch's checks (version counters, hooks, dtype promotion, broadcasting): the "
+             "floor for an eager Python engine"),
         Peer("autograd", ("autograd",), _prepare_autograd, "HIPS autograd, value_and_grad",
              quick=False),
         Peer("jax.jit", ("jax",), _prepare_jax_jit, "JAX, value_and_grad + SGD step jitted"),

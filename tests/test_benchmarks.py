@@ -123,12 +123,13 @@ def test_w1_phases_are_the_seeds_epochs():
     assert b.detach().numpy().tobytes() == b_seed.detach().numpy().tobytes()
     phases = w1_seed_q2._phases(3)
     assert list(phases["glassgrad"]) == ["forward and loss", "backward", "update", "zero .grad"]
+    assert list(phases["tape"]) == list(phases["glassgrad"])
     assert list(phases["numpy"]) == ["forward and loss", "backward", "update"]
 
 
 def test_w1_peers_agree_and_compiled_equals_eager():
     values = _values(w1_seed_q2.WORKLOAD, 30, {"glassgrad", "glassgrad.compile", "torch", "numpy",
-                                               "micrograd", "autograd"})
+                                               "tape", "micrograd", "autograd"})
     assert values["glassgrad.compile"] == values["glassgrad"]  # bit for bit: same float
     reference = "torch" if "torch" in values else "numpy"
     for name, value in _others(values, reference).items():
