@@ -170,6 +170,27 @@ def test_compiling_keeps_nothing_of_the_trace_even_without_the_collector(traced)
     assert x.grad.numpy() == pytest.approx(_chain_gradient(x.detach().numpy()), rel=1e-12)
 
 
+def test_the_check_on_copies_runs_after_the_trace_is_let_go(monkeypatch):
+    """A new program is checked on copies of the inputs; by then the trace's Syms have let go of
+    their arrays (a copy of every array the call made), so the two sets are never alive together."""
+    from glassgrad.compiler import function
+    from glassgrad.compiler.symbolic import Sym
+
+    seen = {}
+    check = function._verify
+
+    def counting_check(program, tracer, *rest):
+        seen["syms"] = sum(type(o) is Sym and o.value is not None for o in gc.get_objects())
+        return check(program, tracer, *rest)
+
+    monkeypatch.setattr(function, "_verify", counting_check)
+    x = gg.tensor(np.linspace(-1, 1, 1000), requires_grad=True)
+    step = _compiled_chain(x)
+    step()
+    assert step.eager_reason is None and seen["syms"] == 0
+    assert x.grad.numpy() == pytest.approx(_chain_gradient(x.detach().numpy()), rel=1e-12)
+
+
 def _chain_gradient(x):
     y, slope = x, 1.0
     for k in range(8):

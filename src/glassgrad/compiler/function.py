@@ -109,6 +109,7 @@ class CompiledFunction:
                 self._traces += 1
                 try:
                     program = codegen.build(tracer, result, call.spec, self._traces)
+                    tracer.release()  # before the check: its copies need not join the trace's
                     if self.verify:
                         _verify(program, tracer, call, args, kwargs, result)
                 except Untraceable as error:
@@ -297,8 +298,8 @@ def _verify(program, tracer, call, args, kwargs, result):
     """Run ``program`` on copies of the traced call's inputs; it must give the eager results."""
     scratch = {}
 
-    def copy_of(free):
-        t = make_tensor(free.snapshot.copy(), free.requires_grad,
+    def copy_of(free):  # called once per FreeTensor: its snapshot is not needed after this
+        t = make_tensor(free.snapshot, free.requires_grad,
                         None if free.is_leaf else free.tensor._grad_fn)
         # a captured tensor's counter is bound into the program: the copy needs one to bump
         t._vc = [free.version] if free.had_counter or free.kind == "captured" else None

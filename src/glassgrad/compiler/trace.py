@@ -120,10 +120,11 @@ class Tracer:
 
     def release(self):
         """Drop what the trace recorded (the eager call's tensors and nodes, the Syms and their
-        arrays, the inputs' snapshots) once its program is written and checked."""
+        arrays) once its program is written: the check on copies reads only the FreeTensors,
+        which go with the tracer itself."""
         self.builder.release()
-        for container in (self.syms, self._alive, self.created, self.free, self.free_order,
-                          self.grad_copies, self._initial_grads, self.nodes, self.node_names):
+        for container in (self.syms, self._alive, self.created, self.grad_copies,
+                          self._initial_grads, self.nodes, self.node_names):
             container.clear()
 
     def _suspend(self):
