@@ -220,7 +220,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
                            f"or no classes but got weight tensor of shape: {list(weight.shape)}")
     dtype = input.detach().numpy().dtype
     if (weight is None and classes.size and not 0 <= ignore_index < num_classes
-            and 0 <= classes.min() and classes.max() < num_classes):
+            and 0 <= np.minimum.reduce(classes) and np.maximum.reduce(classes) < num_classes):
         # the usual case (no weights, every target a class): each row weighs 1
         safe_classes, row_weights = classes, np.ones(len(classes), dtype)
     else:

@@ -120,7 +120,8 @@ class Softmax:
         top = np.maximum.reduce(x, axis=dim, keepdims=True, initial=-np.inf)
         self.top = top
         self.infinite_top = np.isinf(top)
-        self.any_infinite = bool(self.infinite_top.any())
+        # ufunc reductions called directly: ndarray.any and .min add a Python wrapper (1 us each)
+        self.any_infinite = bool(np.logical_or.reduce(self.infinite_top, axis=None))
         shift = np.where(self.infinite_top, 0.0, top) if self.any_infinite else top
         if compensate:
             hi, lo = difference(x, shift)
@@ -140,7 +141,7 @@ class Softmax:
         if not compensate and not self.any_infinite:
             total = np.add.reduce(exp, axis=dim, keepdims=True)
             count = x.size // max(total.size, 1)
-            if total.min(initial=np.inf) > 1 + count * 2.0 ** -20:
+            if np.minimum.reduce(total, axis=None, initial=np.inf) > 1 + count * 2.0 ** -20:
                 self.plain, self.total = True, total
                 return
         self.at_top = x == top
