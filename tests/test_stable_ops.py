@@ -355,6 +355,60 @@ def test_float32_softmax_family_along_every_dim(shape):
             np.testing.assert_allclose(t.grad.numpy(), gradient, rtol=1e-5, atol=1e-6)
 
 
+def test_log_softmax_backward_reuses_the_forwards_pieces(monkeypatch):
+    """For outputs up to a size limit the backward takes the softmax pieces its forward computed
+    (one numerics.Softmax for forward and backward, not two), with the same bits as computing
+    them again; the pieces are dropped when the backward takes them or the output goes."""
+    from glassgrad.ops import numerics, stable
+
+    made = []
+
+    class CountedSoftmax(numerics.Softmax):
+        def __init__(self, x, dim):
+            made.append(x.shape)
+            super().__init__(x, dim)
+
+    def gradient(x, upstream):
+        t = gg.tensor(x, requires_grad=True)
+        gg.log_softmax(t, 1).backward(gg.tensor(upstream))
+        return t.grad.numpy()
+
+    monkeypatch.setattr(numerics, "Softmax", CountedSoftmax)
+    rng = np.random.default_rng(11)
+    for shape, kept in [((4, 3), True), ((260, 260), False)]:  # 67,600 elements: over the limit
+        x = (rng.standard_normal(shape) * 5).astype(np.float32)
+        upstream = rng.standard_normal(shape).astype(np.float32)
+        made.clear()
+        reused = gradient(x, upstream)
+        assert len(made) == (1 if kept else 2) and not stable._pieces
+        with monkeypatch.context() as m:
+            m.setattr(stable, "_PIECES_MAX_SIZE", -1)
+            assert reused.tobytes() == gradient(x, upstream).tobytes()
+    out = gg.log_softmax(gg.tensor(np.ones((2, 3), np.float32), requires_grad=True), 1)
+    assert len(stable._pieces) == 1
+    del out  # never backpropagated: its pieces go with it
+    assert not stable._pieces
+
+
+def test_changing_log_softmax_output_in_place_stops_its_backward_like_pytorch():
+    """The backward reads the output (PyTorch's LogSoftmaxBackward0 saves its result), so an
+    in-place change to it is an error there, not a silently different gradient."""
+    for torch, functional in [(gg, F)] + _torch_if_installed():
+        x = torch.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+        y = functional.log_softmax(x, 1)
+        y.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+
+
+def _torch_if_installed():
+    try:
+        import torch
+    except ImportError:
+        return []
+    return [(torch, torch.nn.functional)]
+
+
 @pytest.mark.parametrize("dtype_name", DTYPES)
 def test_cross_entropy_per_sample_within_2_bits(dtype_name):
     x = rows(dtype_name, seed=1)
