@@ -218,6 +218,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     if weight is not None and tuple(weight.shape) != (num_classes,):
         raise RuntimeError(f"weight tensor should be defined either for all {num_classes} classes "
                            f"or no classes but got weight tensor of shape: {list(weight.shape)}")
+    # (read through numpy(): a compiled function learns that this call reads values, and runs it
+    # eagerly, as the labels' values would otherwise become constants of its program)
     dtype = input.detach().numpy().dtype
     if (weight is None and classes.size and not 0 <= ignore_index < num_classes
             and 0 <= np.minimum.reduce(classes) and np.maximum.reduce(classes) < num_classes):
@@ -268,7 +270,7 @@ def _soft_cross_entropy(log_probs, target, weight, reduction, class_dim):
 
 def _rows_by_class(input, target):
     """input as (rows, classes) and target as a flat int64 array, checking their shapes agree."""
-    classes = np.asarray(target.detach().numpy() if isinstance(target, Tensor) else target)
+    classes = np.asarray(target.numpy(force=True) if isinstance(target, Tensor) else target)
     if classes.dtype.kind not in "iu":
         raise RuntimeError(f"expected scalar type Long but found {classes.dtype}")
     if input.ndim == 1:
@@ -276,15 +278,16 @@ def _rows_by_class(input, target):
             raise ValueError(f"Expected input batch_size (1) to match target batch_size "
                              f"({classes.shape[0] if classes.ndim else 1}).")
         return input.reshape(1, -1), classes.reshape(1).astype(np.int64)
-    if classes.ndim == 0 or classes.shape[0] != input.shape[0]:
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+    shape = input._data.shape
+    if classes.ndim == 0 or classes.shape[0] != shape[0]:
+        raise ValueError(f"Expected input batch_size ({shape[0]}) to match target "
                          f"batch_size ({classes.shape[0] if classes.ndim else 0}).")
-    expected = (input.shape[0],) + tuple(input.shape[2:])
+    expected = shape[:1] + shape[2:]
     if classes.shape != expected:
         raise RuntimeError(f"Expected target size {list(expected)}, got {list(classes.shape)}")
     if input.ndim > 2:  # (N, C, d1, ...) -> (N * d1 * ..., C): the class axis last, then flatten
         dims = (0,) + tuple(range(2, input.ndim)) + (1,)
-        input = input.permute(*dims).reshape(-1, input.shape[1])
+        input = input.permute(*dims).reshape(-1, shape[1])
     return input, classes.reshape(-1).astype(np.int64)
 
 
