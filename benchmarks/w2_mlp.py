@@ -1,44 +1,63 @@
-"""W2: an MLP 784-256-10 trained by SGD on batches of 256 with softmax cross-entropy: big arrays.
+"""W2 and W6: an MLP trained by SGD with softmax cross-entropy, at two sizes.
 
-Every peer trains the same network from the same weights on the same data: 4 batches of 256
-random 784-pixel "images" with random labels (a fixed seed), visited in turn, 200 steps (--quick:
-50) of plain SGD, lr 0.05::
+W2 is 784-256-10 on batches of 256: big arrays, where the time goes to matrix products and the
+softmax, not to per-op bookkeeping; this is where an engine shows whether it stays close to
+NumPy and PyTorch on real array sizes (peak memory is measured per peer in a fresh process).
+W6 is 4-16-3 on batches of 16, a teaching-sized classifier (iris's shape): per-op overhead again,
+as in W1, but through relu, log-softmax and nll_loss.
+
+Every peer trains the same network from the same weights on the same data: 4 batches of random
+inputs with random labels (a fixed seed), visited in turn, plain SGD, lr 0.05::
 
     h = relu(x @ W1 + b1);  logits = h @ W2 + b2;  loss = mean cross-entropy(logits, labels)
 
-Here the time goes to matrix products and the softmax, not to per-op bookkeeping, so this is where
-an engine shows whether it stays close to NumPy and PyTorch on real array sizes. ``run()``
-returns the final loss on the first batch; peak memory is measured per peer in a fresh process.
+``run()`` returns the final loss on the first batch.
 """
+
+import functools
+from typing import NamedTuple
 
 import numpy as np
 
 from .harness import Peer, Target, Workload
 
-N_IN, N_HIDDEN, N_OUT, BATCH, N_BATCHES = 784, 256, 10, 256, 4
+N_BATCHES = 4
 LEARNING_RATE = 0.05
 
 
-def _data():
+class Net(NamedTuple):
+    n_in: int
+    n_hidden: int
+    n_out: int
+    batch: int
+
+
+W2_NET = Net(784, 256, 10, 256)
+W6_NET = Net(4, 16, 3, 16)
+
+
+def _data(net):
     """Float32 batches, int64 labels, one-hot labels, and the starting weights (He / Glorot-like)."""
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((N_BATCHES, BATCH, N_IN), dtype=np.float32)
-    labels = rng.integers(0, N_OUT, size=(N_BATCHES, BATCH))
-    one_hot = np.eye(N_OUT, dtype=np.float32)[labels]
+    x = rng.standard_normal((N_BATCHES, net.batch, net.n_in), dtype=np.float32)
+    labels = rng.integers(0, net.n_out, size=(N_BATCHES, net.batch))
+    one_hot = np.eye(net.n_out, dtype=np.float32)[labels]
     weights = (
-        (rng.standard_normal((N_IN, N_HIDDEN), dtype=np.float32) * np.float32(np.sqrt(2 / N_IN))),
-        np.zeros(N_HIDDEN, np.float32),
-        (rng.standard_normal((N_HIDDEN, N_OUT), dtype=np.float32) * np.float32(np.sqrt(1 / N_HIDDEN))),
-        np.zeros(N_OUT, np.float32),
+        (rng.standard_normal((net.n_in, net.n_hidden), dtype=np.float32)
+         * np.float32(np.sqrt(2 / net.n_in))),
+        np.zeros(net.n_hidden, np.float32),
+        (rng.standard_normal((net.n_hidden, net.n_out), dtype=np.float32)
+         * np.float32(np.sqrt(1 / net.n_hidden))),
+        np.zeros(net.n_out, np.float32),
     )
     return x, labels, one_hot, weights
 
 
 # --- glassgrad and PyTorch: the same code, a student's training loop ----------------------------
 
-def _training_loop(torch, F, steps, compiled=False):
+def _training_loop(torch, F, net, steps, compiled=False):
     """``run()`` for glassgrad or torch: forward, loss, grads set to None, backward, SGD step."""
-    x, labels, one_hot, start = _data()
+    x, labels, one_hot, start = _data(net)
     batches = [torch.tensor(b) for b in x]
     # PyTorch takes class indices; a compiled glassgrad step takes one-hot float targets (its
     # cross_entropy reads integer labels as values, which a compiled program cannot).
@@ -75,18 +94,16 @@ def _training_loop(torch, F, steps, compiled=False):
     return run
 
 
-def _prepare_glassgrad(compiled):
-    def prepare(steps):
-        import glassgrad
-        import glassgrad.nn.functional as F
-        return _training_loop(glassgrad, F, steps, compiled)
-    return prepare
+def _prepare_glassgrad(net, compiled, steps):
+    import glassgrad
+    import glassgrad.nn.functional as F
+    return _training_loop(glassgrad, F, net, steps, compiled)
 
 
-def _prepare_torch(steps):
+def _prepare_torch(net, steps):
     import torch
     import torch.nn.functional as F
-    return _training_loop(torch, F, steps)
+    return _training_loop(torch, F, net, steps)
 
 
 # --- NumPy with hand-written gradients -------------------------------------------------------------
@@ -100,8 +117,8 @@ def _cross_entropy(logits, one_hot):
     return loss, (exp / total - one_hot) / np.float32(len(logits))
 
 
-def _prepare_numpy(steps):
-    x, _, one_hot, start = _data()
+def _prepare_numpy(net, steps):
+    x, _, one_hot, start = _data(net)
 
     def run():
         w1, b1, w2, b2 = (w.copy() for w in start)
@@ -129,12 +146,12 @@ def _loss_function(np_module, logsumexp):
     return loss
 
 
-def _prepare_autograd(steps):
+def _prepare_autograd(net, steps):
     import autograd.numpy as anp
     from autograd import grad
     from autograd.scipy.special import logsumexp
 
-    x, _, one_hot, start = _data()
+    x, _, one_hot, start = _data(net)
     loss = _loss_function(anp, lambda z: logsumexp(z, axis=1))
     gradient = grad(loss)
 
@@ -147,12 +164,12 @@ def _prepare_autograd(steps):
     return run
 
 
-def _prepare_jax_jit(steps):
+def _prepare_jax_jit(net, steps):
     import jax
     import jax.numpy as jnp
     from jax.scipy.special import logsumexp
 
-    x, _, one_hot, start = _data()
+    x, _, one_hot, start = _data(net)
     loss = _loss_function(jnp, lambda z: logsumexp(z, axis=1))
 
     @jax.jit
@@ -172,21 +189,27 @@ def _prepare_jax_jit(steps):
     return run
 
 
+def _peers(net):
+    def peer(name, requires, prepare, note, *arguments):
+        return Peer(name, requires, functools.partial(prepare, net, *arguments), note)
+    return (
+        peer("glassgrad", ("glassgrad", "numpy"), _prepare_glassgrad, "a student's loop: "
+             "F.cross_entropy on labels, p.grad = None, backward, p -= lr * p.grad", False),
+        peer("glassgrad.compile", ("glassgrad", "numpy"), _prepare_glassgrad, "the same step "
+             "compiled (one-hot float targets: cross_entropy on labels reads values)", True),
+        peer("torch", ("torch",), _prepare_torch, "the same loop in PyTorch (default threads)"),
+        peer("numpy", ("numpy",), _prepare_numpy, "hand-written forward and gradients, in place"),
+        peer("autograd", ("autograd",), _prepare_autograd, "HIPS autograd, grad of the loss"),
+        peer("jax.jit", ("jax",), _prepare_jax_jit, "JAX, grad + SGD step jitted"),
+    )
+
+
 WORKLOAD = Workload(
     key="W2",
     title="MLP 784-256-10, batch 256, softmax cross-entropy, SGD lr 0.05",
     measures="STEPS steps of forward, cross-entropy, backward and SGD update, cycling over 4 "
              "batches of 256; peak memory of one run in a fresh process",
-    peers=(
-        Peer("glassgrad", ("glassgrad", "numpy"), _prepare_glassgrad(False),
-             "a student's loop: F.cross_entropy on labels, p.grad = None, backward, p -= lr * p.grad"),
-        Peer("glassgrad.compile", ("glassgrad", "numpy"), _prepare_glassgrad(True),
-             "the same step compiled (one-hot float targets: cross_entropy on labels reads values)"),
-        Peer("torch", ("torch",), _prepare_torch, "the same loop in PyTorch (default threads)"),
-        Peer("numpy", ("numpy",), _prepare_numpy, "hand-written forward and gradients, in place"),
-        Peer("autograd", ("autograd",), _prepare_autograd, "HIPS autograd, grad of the loss"),
-        Peer("jax.jit", ("jax",), _prepare_jax_jit, "JAX, grad + SGD step jitted"),
-    ),
+    peers=_peers(W2_NET),
     size_full=200,
     size_quick=50,
     size_unit="steps",
@@ -204,4 +227,25 @@ WORKLOAD = Workload(
     check_tolerance=1e-3,
     value_label="final loss",
     measure_memory=True,
+)
+
+
+SMALL_WORKLOAD = Workload(
+    key="W6",
+    title="MLP 4-16-3, batch 16, softmax cross-entropy, SGD lr 0.05: a teaching-sized classifier",
+    measures="STEPS steps of forward, cross-entropy, backward and SGD update, cycling over 4 "
+             "batches of 16",
+    peers=_peers(W6_NET),
+    size_full=20_000,
+    size_quick=2_000,
+    size_unit="steps",
+    repeat_full=5,
+    repeat_quick=3,
+    warmup_size=100,
+    # The issue's promise for teaching-sized graphs: beat PyTorch; compiled, reach NumPy's floor.
+    targets=(Target("glassgrad faster than PyTorch", "glassgrad", "speedup_at_least", 1.0),
+             Target("glassgrad compiled within 1.3x of hand-written NumPy", "glassgrad.compile",
+                    "ratio_at_most", 1.3, other="numpy")),
+    check_tolerance=1e-3,
+    value_label="final loss",
 )

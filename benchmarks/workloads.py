@@ -7,6 +7,7 @@ ALL = (
     w2_mlp.WORKLOAD,
     w3_scalar_mlp.WORKLOAD,
     w4_chain.WORKLOAD,
+    w2_mlp.SMALL_WORKLOAD,
     import_time.WORKLOAD,
     w5_cli_startup.WORKLOAD,
     hw3_report.WORKLOAD,

@@ -142,13 +142,15 @@ def test_w1_numpy_floor_matches_the_seed_in_pytorch():
     assert peer["numpy"].prepare(200)() == pytest.approx(peer["torch"].prepare(200)(), rel=1e-5)
 
 
-def test_w2_hand_written_gradients_match_pytorch_and_glassgrad():
-    values = _values(w2_mlp.WORKLOAD, 3, {"glassgrad", "glassgrad.compile", "torch", "numpy", "autograd"})
+@pytest.mark.parametrize("workload, steps", [(w2_mlp.WORKLOAD, 3), (w2_mlp.SMALL_WORKLOAD, 50)],
+                         ids=["W2", "W6"])
+def test_mlp_hand_written_gradients_match_pytorch_and_glassgrad(workload, steps):
+    values = _values(workload, steps, {"glassgrad", "glassgrad.compile", "torch", "numpy", "autograd"})
     reference = "torch" if "torch" in values else "glassgrad"
     for name, value in _others(values, reference).items():
         assert value == pytest.approx(values[reference], rel=1e-5), name
-    # three steps moved the loss: a peer that skipped the update would sit at the starting loss
-    numpy_peer = next(p for p in w2_mlp.WORKLOAD.peers if p.name == "numpy")
+    # the steps moved the loss: a peer that skipped the update would sit at the starting loss
+    numpy_peer = next(p for p in workload.peers if p.name == "numpy")
     assert values["numpy"] != pytest.approx(numpy_peer.prepare(0)(), rel=1e-4)
 
 
