@@ -7,7 +7,7 @@ W6 is 4-16-3 on batches of 16, a teaching-sized classifier (iris's shape): per-o
 as in W1, but through relu, log-softmax and nll_loss.
 
 Every peer trains the same network from the same weights on the same data: 4 batches of random
-inputs with random labels (a fixed seed), visited in turn, plain SGD, lr 0.05::
+inputs with random labels (a fixed seed), visited in turn, plain SGD (lr 0.05; W6 0.01)::
 
     h = relu(x @ W1 + b1);  logits = h @ W2 + b2;  loss = mean cross-entropy(logits, labels)
 
@@ -22,7 +22,6 @@ import numpy as np
 from .harness import Peer, Target, Workload
 
 N_BATCHES = 4
-LEARNING_RATE = 0.05
 
 
 class Net(NamedTuple):
@@ -30,10 +29,13 @@ class Net(NamedTuple):
     n_hidden: int
     n_out: int
     batch: int
+    lr: float
 
 
-W2_NET = Net(784, 256, 10, 256)
-W6_NET = Net(4, 16, 3, 16)
+W2_NET = Net(784, 256, 10, 256, 0.05)
+# lr 0.01: at 0.05, 20,000 float32 steps on random labels drive the loss to 0.016, where correct
+# implementations drift 0.1% apart (PyTorch, NumPy and glassgrad did); at 0.01 they agree to 3e-4
+W6_NET = Net(4, 16, 3, 16, 0.01)
 
 
 def _data(net):
@@ -63,6 +65,7 @@ def _training_loop(torch, F, net, steps, compiled=False):
     # cross_entropy reads integer labels as values, which a compiled program cannot).
     targets = [torch.tensor(t) for t in (one_hot if compiled else labels)]
     params = [torch.tensor(w.copy(), requires_grad=True) for w in start]
+    lr = net.lr
 
     def step(xb, target):
         w1, b1, w2, b2 = params
@@ -73,7 +76,7 @@ def _training_loop(torch, F, net, steps, compiled=False):
         loss.backward()
         with torch.no_grad():
             for p in params:
-                p -= LEARNING_RATE * p.grad
+                p -= lr * p.grad
         return loss
 
     if compiled:
@@ -128,10 +131,10 @@ def _prepare_numpy(net, steps):
             h = np.maximum(pre, 0)
             _, g_logits = _cross_entropy(h @ w2 + b2, yb)
             g_h = (g_logits @ w2.T) * (pre > 0)
-            w2 -= LEARNING_RATE * (h.T @ g_logits)
-            b2 -= LEARNING_RATE * g_logits.sum(axis=0)
-            w1 -= LEARNING_RATE * (xb.T @ g_h)
-            b1 -= LEARNING_RATE * g_h.sum(axis=0)
+            w2 -= net.lr * (h.T @ g_logits)
+            b2 -= net.lr * g_logits.sum(axis=0)
+            w1 -= net.lr * (xb.T @ g_h)
+            b1 -= net.lr * g_h.sum(axis=0)
         return _cross_entropy(np.maximum(x[0] @ w1 + b1, 0) @ w2 + b2, one_hot[0])[0]
     return run
 
@@ -159,7 +162,7 @@ def _prepare_autograd(net, steps):
         params = [w.copy() for w in start]
         for k in range(steps):
             grads = gradient(params, x[k % N_BATCHES], one_hot[k % N_BATCHES])
-            params = [p - LEARNING_RATE * g for p, g in zip(params, grads)]
+            params = [p - net.lr * g for p, g in zip(params, grads)]
         return float(loss(params, x[0], one_hot[0]))
     return run
 
@@ -175,7 +178,7 @@ def _prepare_jax_jit(net, steps):
     @jax.jit
     def step(params, xb, yb):
         grads = jax.grad(loss)(params, xb, yb)
-        return [p - LEARNING_RATE * g for p, g in zip(params, grads)]
+        return [p - net.lr * g for p, g in zip(params, grads)]
 
     x_j, y_j = jnp.asarray(x), jnp.asarray(one_hot)
     params0 = [jnp.asarray(w) for w in start]
@@ -232,7 +235,7 @@ WORKLOAD = Workload(
 
 SMALL_WORKLOAD = Workload(
     key="W6",
-    title="MLP 4-16-3, batch 16, softmax cross-entropy, SGD lr 0.05: a teaching-sized classifier",
+    title="MLP 4-16-3, batch 16, softmax cross-entropy, SGD lr 0.01: a teaching-sized classifier",
     measures="STEPS steps of forward, cross-entropy, backward and SGD update, cycling over 4 "
              "batches of 16",
     peers=_peers(W6_NET),
