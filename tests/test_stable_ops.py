@@ -388,6 +388,12 @@ def test_log_softmax_backward_reuses_the_forwards_pieces(monkeypatch):
     assert len(stable._pieces) == 1
     del out  # never backpropagated: its pieces go with it
     assert not stable._pieces
+    kept = [gg.log_softmax(gg.tensor(np.ones((2, 3), np.float32), requires_grad=True), 1)
+            for _ in range(3 * stable._PIECES_KEPT)]
+    assert len(stable._pieces) == stable._PIECES_KEPT  # outputs kept without a backward
+    with gg.no_grad():
+        kept = [gg.log_softmax(gg.tensor(np.ones((2, 3), np.float32)), 1) for _ in range(3)]
+    assert len(stable._pieces) == 0  # the outputs above went; no_grad keeps nothing
 
 
 def test_changing_log_softmax_output_in_place_stops_its_backward_like_pytorch():

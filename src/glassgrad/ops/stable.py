@@ -12,6 +12,7 @@ import weakref
 
 import numpy as np
 
+from ..autograd import grad_mode
 from . import numerics
 from .elementwise import _keep_zero
 from .elementwise import sigmoid as _sigmoid
@@ -50,16 +51,21 @@ softmax = register(
 
 # The forward's softmax pieces, kept for the backward of the same output so that it need not
 # compute them again: 10 NumPy calls, a third of a small classifier's cross-entropy. Keyed by
-# id(output), and dropped when the output goes or the backward takes them. Only for small
-# inputs: the pieces weigh about 5 times the output, which large logits should not carry.
+# id(output), and dropped when the output goes or the backward takes them. Only while gradients
+# are recorded, for small inputs (the pieces weigh about 5 times the output) and for the last
+# few outputs (outputs kept without a backward, say for evaluation, keep no pieces alive).
 _PIECES_MAX_SIZE = 1 << 16
-_pieces = {}  # id(output array) -> (weak reference to it, numerics.Softmax)
+_PIECES_KEPT = 16
+_pieces = {}  # id(output array) -> (weak reference to it, numerics.Softmax), oldest first
 
 
 def _log_softmax(x, dim):
     parts = numerics.Softmax(x, dim)
     out = numerics.narrow(parts.restore(parts.log_probabilities()), x.dtype)
-    if out.__class__ is np.ndarray and out.size <= _PIECES_MAX_SIZE:  # not a compiler's Sym
+    # (not for a compiler's Syms, which are not arrays)
+    if out.__class__ is np.ndarray and out.size <= _PIECES_MAX_SIZE and grad_mode.enabled:
+        if len(_pieces) >= _PIECES_KEPT:
+            del _pieces[next(iter(_pieces))]  # its weak reference goes too, and its callback
         key = id(out)
         # the callback runs as the output is freed, before any new object can take its id
         _pieces[key] = (weakref.ref(out, lambda _, key=key: _pieces.pop(key, None)), parts)
