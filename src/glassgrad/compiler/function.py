@@ -104,18 +104,19 @@ class CompiledFunction:
         reason = tracer.poisoned
         if reason is None:
             reason = _side_effects(call, rng, mode)
-        try:
-            if reason is None:
-                self._traces += 1
-                try:
-                    program = codegen.build(tracer, result, call.spec, self._traces)
-                    tracer.release()  # before the check: its copies need not join the trace's
-                    if self.verify:
-                        _verify(program, tracer, call, args, kwargs, result)
-                except Untraceable as error:
-                    reason = str(error)
-        finally:
-            tracer.release()
+        if reason is None:
+            self._traces += 1
+            try:
+                program = codegen.build(tracer, result, call.spec, self._traces)
+            except Untraceable as error:
+                reason = str(error)
+        # Before the check: its copies need not join the trace's, and it reads only FreeTensors.
+        tracer.release()
+        if reason is None and self.verify:
+            try:
+                _verify(program, tracer, call, args, kwargs, result)
+            except Untraceable as error:
+                reason = str(error)
         if reason is not None:
             self._give_up(reason)
             return result
