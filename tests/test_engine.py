@@ -193,7 +193,7 @@ def test_every_op_gets_a_backward_function():
     from glassgrad.autograd import engine, vjp_calls
     from glassgrad.ops import REGISTRY
     for op in REGISTRY.values():
-        function = vjp_calls.backward_function(op, engine._output_tensor, engine._modified)
+        function = vjp_calls.backward_function(op, engine._helpers())
         assert callable(function) and op.backward is function
 
 

@@ -86,7 +86,7 @@ def _write_backward_functions():
     from glassgrad.ops.registry import REGISTRY
 
     for op in REGISTRY.values():
-        engine.backward_function(op, engine._output_tensor, engine._modified)
+        engine.backward_function(op, engine._helpers())
 
 
 _write_backward_functions()

@@ -17,7 +17,7 @@ import numpy as np
 from ..ops.namespaces import numpy_ns, tensor_ns
 from . import grad_mode
 from .anomaly import AnomalyError
-from .graph import _ONE, Node
+from .graph import Node
 from .vjp_calls import backward_function
 
 Tensor = None  # set by glassgrad.tensor
@@ -68,7 +68,7 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
     # PyTorch's order, with no separate topological sort. A node is queued when its first
     # gradient arrives.
     heapq.heapify(heap)
-    pop, push = heapq.heappop, heapq.heappush
+    pop = heapq.heappop
     while heap:
         node = pop(heap)[1]
         g = buffers.pop(node)
@@ -78,41 +78,15 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
             capture[node] = g
         op = node.op
         try:  # free when nothing is raised (Python 3.11): anomaly mode costs nothing when off
-            gradients = (op.backward or backward_function(op, _output_tensor, _modified))(
-                node, g, xp, create_graph)
+            # The op's backward function passes each input its gradient (vjp_calls.py).
+            (op.backward or backward_function(op, _helpers()))(
+                node, g, xp, create_graph, buffers, heap, leaves)
         except AnomalyError as error:  # raised only by anomaly mode's checking vjps
             error.attach_node(node, error.input_index)
             raise
-        broadcasts = op.broadcasts and node.broadcast
-        targets = node.next_all  # node.next without the property call (graph.Node)
-        if targets is None:
-            second = node.next1
-            targets = (node.next0,) if second is _ONE else (node.next0, second)
-        for target, gi in zip(targets, gradients):
-            if target is None:
-                continue
-            is_node = target.__class__ is not Tensor and isinstance(target, Node)
-            if broadcasts:
-                if is_node:
-                    shape, dtype = target.out_shape, target.out_dtype
-                else:
-                    shape, dtype = target._data.shape, target._data.dtype
-                array = gi._data if create_graph else gi
-                if array.shape != shape or (array.dtype is not dtype and array.dtype != dtype):
-                    gi = _undo_broadcast(gi, array, shape, dtype, xp)
-            previous = buffers.get(target)
-            if previous is None:
-                buffers[target] = gi
-                if is_node:
-                    push(heap, (-target.seq, target))
-                else:
-                    leaves[target] = None
-            else:
-                buffers[target] = previous + gi
         if not retain_graph:
             node.saved_inputs = node.out_data = None  # frees the graph; node.freed is True
 
-    gradients = gi = None  # drop the last node's references: the count below must see none
     for leaf in leaves:
         g = buffers.pop(leaf)
         if leaf._hooks:
@@ -141,11 +115,23 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused
     return tuple(results)
 
 
-def _undo_broadcast(gi, array, shape, dtype, xp):
-    """Sum a gradient over the axes its input was broadcast along, in the input's dtype."""
+def _helpers():
+    """What the generated backward functions call (vjp_calls.backward_function)."""
+    return {"output_tensor": _output_tensor, "modified": _modified, "fit_to": _fit_to,
+            "push": heapq.heappush, "Tensor": Tensor, "Node": Node}
+
+
+def _fit_to(gi, target, xp, create_graph):
+    """A gradient summed over the axes its input (``target``, a node or a leaf) was broadcast
+    along, in the input's dtype."""
+    if target.__class__ is not Tensor and isinstance(target, Node):
+        shape, dtype = target.out_shape, target.out_dtype
+    else:
+        shape, dtype = target._data.shape, target._data.dtype
+    array = gi._data if create_graph else gi
     if array.shape != shape:
         gi = xp.sum_to(gi, shape)
-    if array.dtype != dtype:
+    if array.dtype is not dtype and array.dtype != dtype:
         gi = xp.astype(gi, dtype)
     return gi
 

@@ -42,10 +42,9 @@ class _FreedOp:
     """The record-like part of FreedGraph: its backward says the graph was freed."""
 
     name = "freed_graph"
-    broadcasts = False
 
     @staticmethod
-    def backward(node, g, xp, create_graph):
+    def backward(node, g, xp, create_graph, buffers, heap, leaves):
         raise RuntimeError(graph.FREED_MESSAGE)
 
 

@@ -9,7 +9,7 @@ run: the explanation shows the chain rule itself.
 
 import numpy as np
 
-from ..autograd.engine import _undo_broadcast
+from ..autograd.engine import _fit_to
 from ..autograd.graph import Node
 from ..ops.namespaces import numpy_ns
 from ..viz.values import forward_values, reachable_functions
@@ -180,18 +180,7 @@ def _run_vjp(node, k, i, values, g_slot_value, target):
     values[3] = i
     getter = op.vjp_getters[k]
     gi = op.vjps[k](g_slot_value) if getter is None else op.vjps[k](*getter(values))
-    if op.broadcasts:
-        shape, dtype = _shape_and_dtype(target)
-        array = np.asarray(gi)
-        if array.shape != shape or array.dtype != dtype:
-            gi = _undo_broadcast(gi, array, shape, dtype, numpy_ns)
-    return gi
-
-
-def _shape_and_dtype(target):
-    if isinstance(target, Node):
-        return target.out_shape, target.out_dtype
-    return target._data.shape, target._data.dtype
+    return _fit_to(gi, target, numpy_ns, False) if op.broadcasts else gi
 
 
 def _derivative_texts(trace, node, k):
