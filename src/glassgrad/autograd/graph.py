@@ -31,8 +31,9 @@ class Node:
     # ``constants`` (inputs needing no gradient, for the graph drawer's values) is set only when
     # there are any: a tuple with None where ``next`` has a node, or, from apply2, the one
     # constant tensor itself (no tuple: large graphs hold fewer objects for the GC to walk).
-    # ``broadcast`` is set only for ops that may broadcast (``op.broadcasts``): True when this
-    # application did, so that backward must sum gradients back to the inputs' shapes.
+    # ``broadcast`` is set only for ops that may broadcast (``op.broadcasts``): bit k is set when
+    # input k's gradient may need summing back to its shape or casting to its dtype (all bits,
+    # -1, when the dtypes differ: a vjp mixing them may promote any input's gradient).
     # ``saved_inputs``: the inputs a vjp reads, then the version each had when saved, in one
     # tuple (a, b, version of a, version of b): one object fewer per node for the GC to track.
     # ``next`` (the inputs: a Node, a leaf Tensor, or None where no gradient is needed) keeps
@@ -265,7 +266,7 @@ def apply1(op, x, params=_NO_PARAMS, name=None):
     node.out_shape = out.shape
     node.out_dtype = out.dtype
     if op.broadcasts:  # none of those has one input, but if one did: check in backward
-        node.broadcast = True
+        node.broadcast = -1
     result._grad_fn = node
     result._requires_grad = True
     return result
@@ -311,7 +312,11 @@ def apply2(op, a, b):
     node.out_dtype = out.dtype
     if op.broadcasts:
         a, b = a._data, b._data
-        node.broadcast = a.dtype is not b.dtype or a.shape != shape or b.shape != shape
+        dtype = out.dtype
+        if a.dtype is not dtype or b.dtype is not dtype:
+            node.broadcast = -1
+        else:
+            node.broadcast = (a.shape != shape) | (b.shape != shape) << 1
     result._grad_fn = node
     result._requires_grad = True
     return result
@@ -351,7 +356,8 @@ def record(op, tensors, params, result, name=None):
     node.out_shape = out.shape
     node.out_dtype = out.dtype
     if op.broadcasts:
-        node.broadcast = any(t._data.shape != out.shape or t._data.dtype != out.dtype for t in tensors)
+        node.broadcast = -1 if any(t._data.dtype != out.dtype for t in tensors) else sum(
+            1 << k for k, t in enumerate(tensors) if t._data.shape != out.shape)
     result._grad_fn = node
     result._requires_grad = True
     return node

@@ -30,7 +30,7 @@ def backward_mul(node, g, xp, create_graph, buffers, heap, leaves):
         if vc is not None and vc[0] != v1:
             raise modified(node, 1)
         gk = vjps[0](g, b)
-        if node.broadcast:
+        if node.broadcast & 1:
             gk = fit_to(gk, target, xp, create_graph)
         previous = buffers.get(target)
         if previous is None:
@@ -47,7 +47,7 @@ def backward_mul(node, g, xp, create_graph, buffers, heap, leaves):
         if vc is not None and vc[0] != v0:
             raise modified(node, 0)
         gk = vjps[1](g, a)
-        if node.broadcast:
+        if node.broadcast & 2:
             gk = fit_to(gk, target, xp, create_graph)
         previous = buffers.get(target)
         if previous is None:
@@ -124,7 +124,7 @@ def backward_source(op):
                 add(f"        {'if' if k == 0 else 'elif'} position == {k}:")
                 _checks(add, op, k, "            ")
                 add(f"            gk = {_call(op, k, str(k))}")
-        _deliver(add, op, "        ")
+        _deliver(add, op, "        ", "1 << position")
         return "\n".join(lines)
     # one or two inputs are in the node's slots next0 and next1 (graph.Node)
     for k in range(len(op.inputs)):
@@ -132,7 +132,7 @@ def backward_source(op):
         add("    if target is not None:")
         _checks(add, op, k, "        ")
         add(f"        gk = {_call(op, k, str(k))}")
-        _deliver(add, op, "        ")
+        _deliver(add, op, "        ", str(1 << k))
     return "\n".join(lines)
 
 
@@ -148,10 +148,10 @@ def _checks(add, op, k, indent):
             add(f"{indent}    raise modified(node, {j})")
 
 
-def _deliver(add, op, indent):
+def _deliver(add, op, indent, bit):
     """Add ``gk`` into what flows to ``target``; queue a node on its first gradient."""
-    if op.broadcasts:
-        add(f"{indent}if node.broadcast:")
+    if op.broadcasts:  # graph.Node.broadcast: a bit per input
+        add(f"{indent}if node.broadcast & {bit}:")
         add(f"{indent}    gk = fit_to(gk, target, xp, create_graph)")
     add(f"{indent}previous = buffers.get(target)")
     add(f"{indent}if previous is None:")
