@@ -97,7 +97,8 @@ class Softmax:
     The usual case takes a few fast NumPy calls (W2's cross-entropy on 256 x 10 float32 logits):
     - the rounding error of ``x - top`` is only carried for float64 input (float16/32 widened to
       float64 lose nothing that shows after rounding back);
-    - the infinite-top handling only runs when some row's top is infinite;
+    - the infinite-top handling only runs when some row's top is infinite (for float16/32,
+      the search for such rows only when the plain sum below fails its test);
     - float16/32 rows where no top dominates (``plain``) need only the plain sum of exp(x - top):
       no ``at_top``, ``ties`` or ``rest``;
     - float16/32 rows shorter than their count are worked on with the reduced axis swapped to
@@ -119,6 +120,22 @@ class Softmax:
         x = self.arrange(x)
         top = np.maximum.reduce(x, axis=dim, keepdims=True, initial=-np.inf)
         self.top = top
+        if not compensate:
+            # Rounded back to float16/32, plain sums lose nothing unless some row's top
+            # dominates: summing n terms costs float64 about n eps, which log(total) and
+            # 1 - p_top amplify by 1 / (total - 1). Above 1 + n 2^-20 that stays under 2^-32
+            # (float32's ulp is 2^-24) and the careful pieces (at_top, ties, rest) are not
+            # needed. A top that is infinite or nan makes a total nan, which fails the test:
+            # those rows take the way below, so the usual case skips looking for them.
+            hi = x - top
+            exp = np.exp(hi)
+            total = np.add.reduce(exp, axis=dim, keepdims=True)
+            count = x.size // max(total.size, 1)
+            if np.minimum.reduce(total, axis=None, initial=np.inf) > 1 + count * 2.0 ** -20:
+                self.any_infinite, self.plain = False, True
+                self.shifted, self.exp, self.total = hi, exp, total
+                return
+        self.plain = False
         self.infinite_top = np.isinf(top)
         # ufunc reductions called directly: ndarray.any and .min add a Python wrapper (1 us each)
         self.any_infinite = bool(np.logical_or.reduce(self.infinite_top, axis=None))
@@ -129,21 +146,10 @@ class Softmax:
             corrected = exp + exp * lo  # exp(hi + lo) to first order
             # inf stays inf (inf * lo would be nan)
             exp = np.where(np.isinf(exp), exp, corrected) if self.any_infinite else corrected
-        else:
+        elif self.any_infinite:
             hi = x - shift
             exp = np.exp(hi)
         self.shifted, self.exp = hi, exp
-        # Rounded back to float16/32, plain sums lose nothing unless some row's top dominates:
-        # summing n terms costs float64 about n eps, which log(total) and 1 - p_top amplify by
-        # 1 / (total - 1). Above 1 + n 2^-20 that stays under 2^-32 (float32's ulp is 2^-24)
-        # and the careful pieces (at_top, ties, rest) are not needed.
-        self.plain = False
-        if not compensate and not self.any_infinite:
-            total = np.add.reduce(exp, axis=dim, keepdims=True)
-            count = x.size // max(total.size, 1)
-            if np.minimum.reduce(total, axis=None, initial=np.inf) > 1 + count * 2.0 ** -20:
-                self.plain, self.total = True, total
-                return
         self.at_top = x == top
         self.ties = np.add.reduce(self.at_top, axis=dim, keepdims=True, dtype=x.dtype)
         rest = np.add.reduce(np.where(self.at_top, 0.0, exp), axis=dim, keepdims=True)
