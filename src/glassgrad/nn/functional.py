@@ -221,10 +221,12 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     # (read through numpy(): a compiled function learns that this call reads values, and runs it
     # eagerly, as the labels' values would otherwise become constants of its program)
     dtype = input.detach().numpy().dtype
+    # (as unsigned, a negative class is larger than any count: one reduction checks both ends)
     if (weight is None and classes.size and not 0 <= ignore_index < num_classes
-            and 0 <= np.minimum.reduce(classes) and np.maximum.reduce(classes) < num_classes):
+            and np.maximum.reduce(classes.view(np.uint64)) < num_classes):
         # the usual case (no weights, every target a class): each row weighs 1
-        safe_classes, row_weights = classes, np.ones(len(classes), dtype)
+        rows, row_weights, total_weight = _unweighted_rows(len(classes), dtype)
+        safe_classes = classes
     else:
         kept = classes != ignore_index
         bad = classes[kept & ((classes < 0) | (classes >= num_classes))]
@@ -233,11 +235,30 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         safe_classes = np.where(kept, classes, 0)
         class_weights = np.ones(num_classes) if weight is None else weight.detach().numpy()
         row_weights = np.where(kept, class_weights[safe_classes], 0).astype(dtype)
-    params = {"index": (np.arange(len(classes)), safe_classes), "row_weights": row_weights,
-              "total_weight": np.array(row_weights.sum(), dtype=dtype), "reduction": reduction,
+        rows, total_weight = np.arange(len(classes)), np.array(row_weights.sum(), dtype=dtype)
+    params = {"index": (rows, safe_classes), "row_weights": row_weights,
+              "total_weight": total_weight, "reduction": reduction,
               "out_shape": _target_shape(input, target)}
     # (N, C, d1, ...) goes in as the (rows, C) view _rows_by_class made of it
     return _apply(_stable.nll_loss, (input if input.ndim <= 2 else log_probs,), params)
+
+
+_unweighted = {}  # (rows, dtype) -> nll_loss's row numbers, weights of 1 and their total
+
+
+def _unweighted_rows(count, dtype):
+    """Row numbers, ones and their total for ``count`` equally weighted rows: read-only arrays,
+    made once per batch size (a training loop asks for the same few)."""
+    key = (count, dtype)
+    arrays = _unweighted.get(key)
+    if arrays is None:
+        ones = np.ones(count, dtype)
+        arrays = np.arange(count), ones, np.array(ones.sum(), dtype=dtype)  # the general way's sum
+        for array in arrays:
+            array.flags.writeable = False  # shared by every loss of this size
+        if len(_unweighted) < 64:
+            _unweighted[key] = arrays
+    return arrays
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
@@ -288,7 +309,7 @@ def _rows_by_class(input, target):
     if input.ndim > 2:  # (N, C, d1, ...) -> (N * d1 * ..., C): the class axis last, then flatten
         dims = (0,) + tuple(range(2, input.ndim)) + (1,)
         input = input.permute(*dims).reshape(-1, shape[1])
-    return input, classes.reshape(-1).astype(np.int64)
+    return input, classes.reshape(-1).astype(np.int64, copy=False)
 
 
 def _target_shape(input, target):

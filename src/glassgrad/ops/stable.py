@@ -289,7 +289,7 @@ def _nll_loss(x, index, row_weights, total_weight, reduction, out_shape):
     losses = -x.reshape(-1, x.shape[-1])[index] * row_weights
     if reduction == "none":
         return losses.reshape(out_shape)
-    total = losses.sum()
+    total = np.add.reduce(losses, axis=None)  # losses.sum() without its Python wrapper
     return total if reduction == "sum" else total / total_weight
 
 
