@@ -4,7 +4,8 @@ Nodes are visited in decreasing creation order, which is a reverse topological o
 always created after its inputs) and the order PyTorch's engine uses, so float32 sums of
 gradients agree with PyTorch's bit for bit. The walk is iterative: a chain of a million ops
 needs no recursion. Gradients are kept per node in a dict keyed by identity, summed where a value
-fans out, and reduced to each input's shape where the forward pass broadcast. In anomaly mode
+fans out, and reduced to each input's shape where the forward pass broadcast: each op's backward
+function (written from its record by ``vjp_calls.py``) does that for its inputs. In anomaly mode
 (``anomaly.py``) the vjps are checking wrappers; the engine adds to their error the node, and so
 the line that created it.
 """
