@@ -25,7 +25,7 @@ def sum_to_axes(shape, target):
 
 
 _UNSIGNED = {2: np.uint16, 4: np.uint32, 8: np.uint64}  # float width -> same-width integer
-_sum_to_plans = {}  # (shape, target) -> sum_to_axes(shape, target): a loop repeats the same few
+_sum_to_plans = {}  # (shape, target) -> (axes, keep them?, leading axes): a loop repeats the same few
 _add_reduce = np.add.reduce
 
 
@@ -95,12 +95,17 @@ class numpy_ns:
             return g
         plan = _sum_to_plans.get((source, shape))
         if plan is None:
-            plan = sum_to_axes(source, shape)
+            axes, lead = sum_to_axes(source, shape)
+            # One call when dropping the summed axes leaves ``shape`` (a bias's gradient, summed
+            # over the batch); else they are kept and the result reshaped. A 0-d ``shape`` keeps
+            # them too: reduced to nothing, NumPy would hand back a scalar, not an array.
+            kept = tuple(n for i, n in enumerate(source) if i not in axes)
+            plan = axes, not shape or kept != shape, lead
             if len(_sum_to_plans) < 1024:
                 _sum_to_plans[(source, shape)] = plan
-        axes, lead = plan
-        out = _add_reduce(g, axes, None, None, True)  # what g.sum does, minus its Python wrapper
-        return out.reshape(shape) if lead else out
+        axes, keep, lead = plan
+        out = _add_reduce(g, axes, None, None, keep)  # what g.sum does, minus its Python wrapper
+        return out.reshape(shape) if keep and lead else out
 
     @staticmethod
     def unreduce(g, shape, dim, keepdim):
