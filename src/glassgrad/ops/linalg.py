@@ -73,9 +73,9 @@ def _matmul_vjp(xp, g, a, b, wrt):
 
 mm = register(
     "mm", inputs=("a", "b"), forward=_mm,
-    # matrix_product and swapaxes work on arrays and tensors alike: no namespace calls needed.
-    vjps=(lambda g, b: matrix_product(g, b.swapaxes(-1, -2)),
-          lambda g, a: matrix_product(a.swapaxes(-1, -2), g)),
+    # matrix_product and .T work on arrays and tensors alike: no namespace calls needed.
+    vjps=(lambda g, b: matrix_product(g, b.T),
+          lambda g, a: matrix_product(a.T, g)),
     grad_fn_name="MmBackward0", formula="a @ b", latex="A B",
     derivatives=("g @ b.T", "a.T @ g"), derivatives_latex=(r"G B^{\top}", r"A^{\top} G"),
     domain="a is n x k, b is k x m",
