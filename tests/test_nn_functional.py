@@ -204,6 +204,30 @@ def test_classification_shape_errors():
         F.binary_cross_entropy(gg.tensor([1.5]), gg.tensor([1.0]))
 
 
+def test_a_negative_label_is_out_of_bounds():
+    # labels are checked as unsigned in one reduction: -1 must not pass for a large class number
+    with pytest.raises(IndexError, match="Target -1 is out of bounds"):
+        F.nll_loss(gg.zeros(2, 4), gg.tensor([0, -1]))
+
+
+def test_unweighted_nll_loss_shares_only_read_only_arrays():
+    """The row numbers and weights of 1 are made once per batch size and shared: writing into
+    them must fail, so no loss can change another's."""
+    logits = np.array(ORDINARY)
+    labels = np.array([2, 0])
+    first = F.cross_entropy(gg.tensor(logits, requires_grad=True), gg.tensor(labels))
+    saved = first.grad_fn.saved_values()
+    for array in (saved["row_weights"], saved["total_weight"], saved["index"][0]):
+        with pytest.raises(ValueError, match="read-only"):
+            array[...] = 5
+    x = gg.tensor(logits, requires_grad=True)
+    F.cross_entropy(x, gg.tensor([1, 1])).backward()
+    # the mean of -log softmax at the labels, and its gradient (softmax - one-hot) / rows
+    softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    one_hot = np.eye(3)[[1, 1]]
+    np.testing.assert_allclose(x.grad.numpy(), (softmax - one_hot) / 2, rtol=1e-12)
+
+
 # ----- the stable records carry PyTorch's grad_fn names ----------------------------------------
 GRAD_FN_CASES = {
     "softplus": lambda F, t, x: F.softplus(x),
