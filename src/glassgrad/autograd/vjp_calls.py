@@ -85,7 +85,7 @@ def backward_source(op):
     lines = [f"def backward_{_identifier(op.name)}(node, g, xp, create_graph, buffers, heap, leaves):"]
     add = lines.append
     used = {name for args in op.vjp_args for name in args}
-    numbered = {f"{letter}{k}" for letter in "tvg" for k in range(len(op.inputs))}
+    numbered = {f"{letter}{k}" for letter in "tv" for k in range(len(op.inputs))}
     clash = (set(op.params) | {name for name, _ in op.save_inputs}) & (_LOCAL_NAMES | numbered)
     if clash:
         raise ValueError(f"op {op.name!r}: input or param names {sorted(clash)} are reserved")
