@@ -37,7 +37,9 @@ def matrix_product(a, b):
     tensors (``Tensor.dot`` is the 1-D dot) and mixed operands (an array's dot would not hand a
     traced operand to the compiler). The choice depends on shapes and dtypes only, so a
     compiled program makes the one eager makes."""
-    if (a.shape[-1] > 1 and a.shape[0] * a.shape[-1] * b.shape[-1] <= _DOT_WORK_LIMIT
+    shape = a.shape  # (a new tuple at each read)
+    inner = shape[-1]
+    if (inner > 1 and shape[0] * inner * b.shape[-1] <= _DOT_WORK_LIMIT
             and a.__class__ is b.__class__ and a.dtype in _BLAS_DTYPES and b.dtype == a.dtype):
         return a.dot(b)
     return a @ b
