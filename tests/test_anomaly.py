@@ -141,6 +141,17 @@ def test_sqrt_at_zero_is_a_backward_anomaly_at_the_line_that_created_it():
     assert str(error).startswith("Function 'SqrtBackward0' returned inf values in its 0th output")
 
 
+def test_a_node_shown_before_backward_keeps_its_line():
+    x = gg.tensor([0.0], requires_grad=True)
+    with detect_anomaly():
+        root = x.sqrt()
+        created = here(-1)
+        assert type(root.grad_fn).__name__ == "SqrtBackward0"  # shown: takes PyTorch's class
+        with pytest.raises(AnomalyError) as caught:
+            root.sum().backward()
+    assert caught.value.grad_fn_name == "SqrtBackward0" and caught.value.lineno == created
+
+
 @pytest.mark.filterwarnings("ignore:Error detected in")  # torch's traceback of the forward call
 def test_norm_of_zero_stops_at_sqrt_where_torch_stops_later():
     """sqrt(sum(x^2)) at x = 0: sqrt's gradient is inf (the first non-finite value), and only

@@ -288,6 +288,20 @@ def test_grad_fn_names_and_next_functions_follow_pytorch():
     assert scaled.grad_fn.next_functions[0][0].variable is x
 
 
+def test_nodes_are_shown_as_pytorchs_classes_and_stay_themselves():
+    x = gg.tensor([3.0], requires_grad=True)
+    f = gg.exp(x) / x
+    exp_node = f.grad_fn.next_functions[0][0]
+    assert type(f.grad_fn).__name__ == "DivBackward0" and type(exp_node).__name__ == "ExpBackward0"
+    assert f.grad_fn is f.grad_fn and isinstance(f.grad_fn, gg.autograd.graph.Node)
+    assert exp_node._saved_result.item() == pytest.approx(np.exp(3.0), rel=1e-6)
+    # A node first shown after backward ran through it still gets its class and values.
+    g = gg.sin(x) * 2.0
+    g.backward()
+    assert type(g.grad_fn.next_functions[0][0]).__name__ == "SinBackward0"
+    assert x.grad.item() == pytest.approx(2 * np.cos(3.0), rel=1e-6)
+
+
 def test_no_grad_nests_with_enable_grad_and_decorates():
     # set_grad_enabled's forms are covered in test_tensor_api.py
     x = gg.tensor([1.0], requires_grad=True)

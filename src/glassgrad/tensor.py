@@ -102,7 +102,8 @@ class Tensor:
     def grad_fn(self):
         if _tracer is not None:
             _tracer.touch(self)
-        return self._grad_fn
+        node = self._grad_fn
+        return node if node is None else graph.expose(node)
 
     @property
     def is_leaf(self):

@@ -266,12 +266,12 @@ def _remember_site(node):
 
 
 def _recording_class(base):
-    """A subclass of a node class (same name) whose instances remember the user's line."""
-    if base is None or "creation_site" in getattr(base, "__slots__", ()):
+    """A subclass of a node class (same name and slots) whose instances remember the user's line."""
+    if base is None or getattr(base, "records_site", False):
         return base
     cls = _recording_classes.get(base)
     if cls is None:
-        cls = type(base.__name__, (base,), {"__slots__": ("creation_site",),
+        cls = type(base.__name__, (base,), {"__slots__": (), "records_site": True,
                                             "__init__": _remember_site,
                                             "__module__": base.__module__})
         _recording_classes[base] = cls

@@ -24,8 +24,10 @@ _NO_PARAMS = {}
 class Node:
     """A recorded op application: PyTorch's ``grad_fn``.
 
-    Each (op, grad_fn name) pair gets its own subclass, named like PyTorch's class
-    (``DivBackward0``), carrying the op record and ``_saved_*`` properties for the saved values.
+    Each (op, grad_fn name) pair has a subclass named like PyTorch's class (``DivBackward0``) with
+    ``_saved_*`` properties for the saved values. Nodes are made as plain Nodes and take that
+    class when first shown (:func:`expose`): Python 3.11 specializes attribute access per type,
+    and a class per op made every node access in the op path and the engine polymorphic.
     """
 
     # ``constants`` (inputs needing no gradient, for the graph drawer's values) is set only when
@@ -42,9 +44,8 @@ class Node:
     # cycle collector walks in a scalar graph. Other counts are in ``next_all``.
     __slots__ = ("next0", "next1", "next_all", "params", "seq", "saved_inputs", "out_data",
                  "out_vc", "out_version", "out_shape", "out_dtype", "hooks", "constants",
-                 "broadcast", "__weakref__")
-    op = None
-    grad_fn_name = "Node"
+                 "broadcast", "op", "creation_site", "__weakref__")
+    grad_fn_name = None  # a named subclass's; a plain Node reads its op's
 
     @property
     def next(self):
@@ -67,7 +68,7 @@ class Node:
 
     def name(self):
         """PyTorch's name for this backward function, e.g. ``DivBackward0``."""
-        return self.grad_fn_name
+        return self.grad_fn_name or self.op.grad_fn_name
 
     @property
     def freed(self):
@@ -83,7 +84,8 @@ class Node:
     @property
     def next_functions(self):
         """One ``(function, 0)`` pair per input, as in PyTorch (``None`` for constants)."""
-        return tuple((AccumulateGrad(n) if isinstance(n, Tensor) else n, 0) for n in self.next)
+        return tuple((AccumulateGrad(n) if isinstance(n, Tensor) else n and expose(n), 0)
+                     for n in self.next)
 
     @property
     def pre_hooks(self):
@@ -141,8 +143,15 @@ class _NodeHooks:
 _node_classes = {}
 
 
+def expose(node):
+    """``node`` as PyTorch shows it: of its op's named class (``DivBackward0``) from now on."""
+    if node.__class__.grad_fn_name is None:
+        node.__class__ = node_class(node.op)  # the same slots: Python allows the switch
+    return node
+
+
 def node_class(op, name=None):
-    """The Node subclass for ``op`` under grad_fn name ``name`` (default: the record's)."""
+    """The named Node subclass for ``op`` under grad_fn name ``name`` (default: the record's)."""
     name = name or op.grad_fn_name
     cls = _node_classes.get((op.name, name))
     if cls is None:
@@ -151,7 +160,7 @@ def node_class(op, name=None):
                       for theirs in op.torch_saved_names.values()}
         # The class is named like PyTorch's (CopySlices for "torch::autograd::CopySlices").
         cls = type(name.split("::")[-1], (Node,),
-                   {"__slots__": (), "op": op, "grad_fn_name": name, **properties})
+                   {"__slots__": (), "grad_fn_name": name, **properties})
         _node_classes[(op.name, name)] = cls
     return cls
 
@@ -247,10 +256,8 @@ def apply1(op, x, params=_NO_PARAMS, name=None):
         result._requires_grad = False
         result._grad_fn = None
         return result
-    cls = op.node_class if name is None else node_class(op, name)
-    if cls is None:  # an op built outside the registry (tests do this)
-        cls = op.node_class = node_class(op)
-    node = cls()
+    node = (op.node_class or Node)() if name is None else node_class(op, name)()
+    node.op = op
     node.next0, node.next1, node.next_all = x._grad_fn or x, _ONE, None
     node.params = params
     node.seq = _next_seq()
@@ -292,6 +299,7 @@ def apply2(op, a, b):
         result._grad_fn = None
         return result
     node = op.node_class()
+    node.op = op
     node.next0 = (a._grad_fn or a) if a_grad else None
     node.next1 = (b._grad_fn or b) if b_grad else None
     node.next_all = None
@@ -331,10 +339,8 @@ def record(op, tensors, params, result, name=None):
     path; apply1 and apply2 do the same inline)."""
     if result._data.dtype.kind != "f":
         return None  # integer and bool results carry no gradient (x.long(), comparisons)
-    cls = op.node_class if name is None else node_class(op, name)
-    if cls is None:  # an op built outside the registry (tests do this)
-        cls = op.node_class = node_class(op)
-    node = cls()
+    node = (op.node_class or Node)() if name is None else node_class(op, name)()
+    node.op = op
     node.next = inputs = [(t._grad_fn or t) if t._requires_grad else None for t in tensors]
     if None in inputs:  # numbers or data: kept so an explanation can show their values
         node.constants = tuple([None if t._requires_grad else t for t in tensors])

@@ -103,7 +103,7 @@ class Op:
         self.vjp_checks = tuple(
             tuple(s - first_input if s >= first_input else -1 for s in plan if s >= first_input or s == 2)
             for plan in self.vjp_plans)
-        self.node_class = None  # the graph's Node subclass for this op, set on registration
+        self.node_class = None  # what its nodes are made by: graph.Node, set on registration
         self.backward = None  # the engine's call of the vjps, written on first use (vjp_calls.py)
         # torchviz reads saved values as attributes named like PyTorch's (_saved_self, ...)
         self.torch_saved_names = {n: _TORCH_NAMES.get(n, n) for n in self.saves + self.params}
@@ -148,7 +148,7 @@ def register(name, **fields):
     if name in REGISTRY:
         raise ValueError(f"op {name!r} is already registered")
     op = Op(name, **fields)
-    from ..autograd.graph import node_class  # late: the graph module imports the ops
-    op.node_class = node_class(op)
+    from ..autograd.graph import Node  # late: the graph module imports the ops
+    op.node_class = Node
     REGISTRY[name] = op
     return op
