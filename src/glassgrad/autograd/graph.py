@@ -222,7 +222,7 @@ def apply(op, tensors, params=_NO_PARAMS, name=None):
         out = op.forward(*arrays, **params)
     except ValueError as error:
         raise broadcast_error(op, arrays, error) from None
-    result = Tensor._wrap(out if out.__class__ is np.ndarray else np.asarray(out))
+    result = Tensor._wrap(out if out.__class__ is _ndarray else np.asarray(out))
     if grad_mode.enabled:
         for t in tensors:
             if t._requires_grad:
@@ -239,8 +239,9 @@ def apply1(op, x, params=_NO_PARAMS, name=None):
         data = x._data
     except AttributeError:
         raise TypeError(f"{op.name}(): argument 'input' must be Tensor, not {type(x).__name__}") from None
-    out = op.forward(data, **params) if params else op.forward(data)
-    if out.__class__ is not np.ndarray:
+    forward = op.forward  # specialized as an attribute load, not as a method load
+    out = forward(data, **params) if params else forward(data)
+    if out.__class__ is not _ndarray:
         out = np.asarray(out)
     result = _new_object(Tensor)
     result._data = out
@@ -284,11 +285,12 @@ def apply2(op, a, b):
     calls) because a training loop runs it millions of times."""
     if tracer is not None:
         return tracer.record_op(apply2, op, (a, b), _NO_PARAMS, None)
+    forward = op.forward  # an attribute load (specialized), where op.forward(...) is a method load (not)
     try:
-        out = op.forward(a._data, b._data)
+        out = forward(a._data, b._data)
     except ValueError as error:
         raise broadcast_error(op, (a._data, b._data), error) from None
-    if out.__class__ is not np.ndarray:
+    if out.__class__ is not _ndarray:
         out = np.asarray(out)
     result = _new_object(Tensor)
     result._data = out
@@ -331,6 +333,7 @@ def apply2(op, a, b):
 
 
 _new_object = object.__new__
+_ndarray = np.ndarray  # a global: 3.11 can't specialize np.x (numpy has a module __getattr__)
 _ONE = object()  # a node's next1 when it has one input
 
 
