@@ -515,19 +515,22 @@ class Tensor:
             if (other._data.dtype is not self._data.dtype and other._data.dtype != self._data.dtype) \
                     or (op is E.div and self._data.dtype.kind != "f"):
                 _check_castable(op, self, other)
-        operands = (self,) if other is None else (self, other)
         if grad_mode.enabled and (self._requires_grad or (other is not None and other._requires_grad)):
-            return self._inplace_recorded(lambda old: apply(op, (old,) + operands[1:], params), op.name)
+            return self._inplace_recorded(
+                lambda old: apply(op, (old,) if other is None else (old, other), params), op.name)
         ufunc = _INPLACE_UFUNCS.get(op)
         tracer = _tracer
         try:
             if ufunc is not None:
-                if tracer is not None:
+                if tracer is None:
+                    data = self._data
+                    ufunc(data, other._data, data)  # the third argument is out
+                else:
                     tracer.touch(self)
-                ufunc(self._data, other._data, out=self._data)
-                if tracer is not None:
+                    ufunc(self._data, other._data, out=self._data)
                     tracer.inplace_ufunc(ufunc, self, other)
             else:
+                operands = (self,) if other is None else (self, other)
                 result = np.asarray(op.forward(*(t._data for t in operands), **params))
                 if tracer is not None:
                     tracer.raw_forward(op, operands, params, result)
@@ -625,7 +628,11 @@ class Tensor:
             _expect_number("fill_", "value", value)
             self._write(value)  # raises the read-only error for broadcast views
             raise
-        self._bump_version()
+        vc = self._vc  # _bump_version, inline: zero_() runs twice an epoch in a training loop
+        if vc is None:
+            self._vc = [1]
+        else:
+            vc[0] += 1
         return self
 
     def copy_(self, src):

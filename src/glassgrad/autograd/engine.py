@@ -181,7 +181,11 @@ def _accumulate_into_leaf(leaf, g, create_graph, unshared):
         # In place, like PyTorch: code holding a reference to x.grad sees the new sum.
         grad = leaf._grad
         grad._data += g
-        grad._bump_version()
+        vc = grad._vc  # grad._bump_version(), inline
+        if vc is None:
+            grad._vc = [1]
+        else:
+            vc[0] += 1
 
 
 def _as_tensor(g, create_graph):
