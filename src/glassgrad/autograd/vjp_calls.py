@@ -10,7 +10,9 @@ input (``buffers``), queueing a node on its first gradient (``heap``) and noting
 (``leaves``). Doing the lookup and the routing once per op rather than once per node keeps the
 engine's per-node cost low, which is most of the time on the small graphs of teaching examples.
 
-The functions read ``op.vjps`` when they run, so anomaly mode's checking vjps take effect.
+The functions read ``op.vjps`` when they run, so anomaly mode's checking vjps take effect. A vjp
+that is ``registry.unchanged`` (``a + b``'s, for each input) is not called: ``g`` is passed on
+as it is, and it cannot make a nan or inf that ``g`` did not already hold.
 
 >>> from glassgrad.ops import REGISTRY
 >>> print(backward_source(REGISTRY["mul"]))  # doctest: +NORMALIZE_WHITESPACE
@@ -60,6 +62,7 @@ def backward_mul(node, g, xp, create_graph, buffers, heap, leaves):
             buffers[target] = previous + gk
 """
 
+from ..ops.registry import unchanged
 from .graph import FREED_MESSAGE
 
 
@@ -95,7 +98,8 @@ def backward_source(op):
         add("    saved = node.saved_inputs")
         add("    if saved is None:")
         add("        raise RuntimeError(FREED_MESSAGE)")
-    add("    vjps = op.vjps")
+    if any(vjp is not unchanged for vjp in op.vjps):
+        add("    vjps = op.vjps")
     if op.params and used & set(op.params):
         add("    params = node.params")
         for name in op.params:
@@ -165,7 +169,10 @@ def _deliver(add, op, indent, bit):
 
 
 def _call(op, k, index):
-    """The call of vjp ``k`` with its arguments by name (``i`` is the input's index)."""
+    """The call of vjp ``k`` with its arguments by name (``i`` is the input's index); ``g``
+    itself for the vjp ``unchanged``."""
+    if op.vjps[k] is unchanged:
+        return "g"
     arguments = ", ".join(index if name == "i" else name for name in op.vjp_args[k])
     return f"vjps[{k}]({arguments})"
 

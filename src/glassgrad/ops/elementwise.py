@@ -16,7 +16,7 @@ import numpy as np
 
 from . import numerics
 from .namespaces import numpy_ns
-from .registry import Domain, register
+from .registry import Domain, register, unchanged
 
 
 def _log_max(finfo):
@@ -105,13 +105,13 @@ def _pow_scalar(x, exponent):
 
 add = register(
     "add", broadcasts=True, inputs=("a", "b"), forward=np.add,
-    vjps=(lambda g: g, lambda g: g),
+    vjps=(unchanged, unchanged),
     grad_fn_name="AddBackward0", formula="a + b", latex="a + b",
     derivatives=("1", "1"), derivatives_latex=("1", "1"), domain=_SUM_DOMAIN,
 )
 sub = register(
     "sub", broadcasts=True, inputs=("a", "b"), forward=np.subtract,
-    vjps=(lambda g: g, lambda g: -g),
+    vjps=(unchanged, lambda g: -g),
     grad_fn_name="SubBackward0", formula="a - b", latex="a - b",
     derivatives=("1", "-1"), derivatives_latex=("1", "-1"), domain=_SUM_DOMAIN,
 )
@@ -382,7 +382,7 @@ where = register(
 )
 remainder = register(
     "remainder", broadcasts=True, inputs=("a", "b"), forward=np.remainder,
-    vjps=(lambda g: g, lambda xp, g, a, b: -g * xp.floor_divide(a, b)),
+    vjps=(unchanged, lambda xp, g, a, b: -g * xp.floor_divide(a, b)),
     grad_fn_name="RemainderBackward0", formula="a mod b", latex=r"a \bmod b",
     derivatives=("1", "-floor(a / b)"), derivatives_latex=("1", r"-\lfloor a / b \rfloor"),
     domain="b != 0",

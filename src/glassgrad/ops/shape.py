@@ -7,7 +7,7 @@ the sums that undo ``expand`` and repeated indices.
 
 import numpy as np
 
-from .registry import register
+from .registry import register, unchanged
 
 reshape = register(
     "reshape", inputs=("x",), params=("shape", "source_shape"),
@@ -86,7 +86,7 @@ stack = register(
 )
 clone = register(
     "clone", inputs=("x",), forward=np.copy,
-    vjps=(lambda g: g,),
+    vjps=(unchanged,),
     grad_fn_name="CloneBackward0", formula="a copy of x", latex="x",
     derivatives=("1",), derivatives_latex=("1",),
 )
@@ -121,7 +121,7 @@ setitem = register(
 )
 copy_into = register(
     "copy", broadcasts=True, inputs=("a", "b"), forward=lambda a, b: np.broadcast_to(b, a.shape).astype(a.dtype),
-    vjps=(lambda xp, g: xp.zeros_like(g), lambda g: g),
+    vjps=(lambda xp, g: xp.zeros_like(g), unchanged),
     grad_fn_name="CopyBackwards", formula="b copied into a", latex=r"a \leftarrow b",
     derivatives=("0", "1"), derivatives_latex=("0", "1"),
 )
