@@ -20,8 +20,8 @@ class _GradMode:
 
     def __new__(cls, *args):
         # Bare ``@no_grad`` (no parentheses) decorates directly, as in PyTorch 2.
-        self = super().__new__(cls)
-        if len(args) == 1 and callable(args[0]) and cls in (no_grad, enable_grad):
+        self = object.__new__(cls)  # not super(): a training loop enters no_grad every step
+        if args and len(args) == 1 and callable(args[0]) and cls in (no_grad, enable_grad):
             return self(args[0])
         return self
 
@@ -30,7 +30,7 @@ class _GradMode:
         self._previous = enabled
         enabled = self.mode
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, traceback):
         global enabled
         enabled = self._previous
         return False
