@@ -295,7 +295,7 @@ def test_nodes_are_shown_as_pytorchs_classes_and_stay_themselves():
     assert type(f.grad_fn).__name__ == "DivBackward0" and type(exp_node).__name__ == "ExpBackward0"
     assert f.grad_fn is f.grad_fn and isinstance(f.grad_fn, gg.autograd.graph.Node)
     assert exp_node._saved_result.item() == pytest.approx(np.exp(3.0), rel=1e-6)
-    # A node first shown after backward ran through it still gets its class and values.
+    # A node first shown after backward ran through it (its values freed) still gets its class.
     g = gg.sin(x) * 2.0
     g.backward()
     assert type(g.grad_fn.next_functions[0][0]).__name__ == "SinBackward0"

@@ -392,7 +392,7 @@ def _compare_output(mine, theirs, label, scratch, problems):
             _compare_tensor(mine, theirs, label, scratch, problems)
             if (mine._grad_fn is None) != (theirs._grad_fn is None) or (
                     theirs._grad_fn is not None and mine._grad_fn.name() != theirs._grad_fn.name()):
-                problems.append(f"{label}.grad_fn differs")  # a stand-in of the same class is fine
+                problems.append(f"{label}.grad_fn differs")  # a stand-in of the same name is fine
     elif theirs.__class__ in (list, tuple):
         if mine.__class__ is not theirs.__class__ or len(mine) != len(theirs):
             problems.append(f"{label} has another structure")
