@@ -55,6 +55,30 @@ def test_grad_float32_equals_the_engine_bit_for_bit():
         f.item(), x.grad.item(), y.grad.item())
 
 
+def test_an_overflow_gets_a_note_naming_the_op_and_its_bound():
+    result = run("grad", "exp(x)", "--at", "x=1000", "--dtype", "float64")
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == ["f = inf", "df/dx = inf"]
+    note = result.stderr.strip()
+    assert note.startswith("note: exp: exp(x) produced inf from finite input (float64): x = 1000")
+    # exp is finite while x <= ln(largest float64)
+    assert f"x <= {math.log(sys.float_info.max):.6g}" in note and "\n" not in note
+
+
+def test_a_gradient_that_is_inf_is_traced_to_its_derivative():
+    result = run("grad", "sqrt(x)", "--at", "x=0", "--json")
+    answer = json.loads(result.stdout)
+    assert answer["value"] == 0.0 and answer["gradient"]["x"] == math.inf  # 1 / (2 sqrt(0))
+    assert answer["note"].startswith("Function 'SqrtBackward0' returned inf values")
+    assert "1 / (2 * sqrt(x))" in answer["note"] and result.stderr == ""
+
+
+def test_finite_results_and_typed_in_infinities_get_no_note():
+    assert json.loads(run("grad", Q1, "--at", "x=3", "y=4", "--json").stdout)["note"] is None
+    passed_on = run("grad", "x + 1", "--at", "x=inf")
+    assert passed_on.stdout.splitlines() == ["f = inf", "df/dx = 1."] and passed_on.stderr == ""
+
+
 @pytest.mark.parametrize("args, message", [
     (["grad", "x +* y", "--at", "x=1", "y=2"], "found '*' at column 4"),
     (["grad", "x*y", "--at", "x=1"], "no value given for variable(s) 'y'"),

@@ -11,11 +11,15 @@ usage error, 1 for a failure), never a traceback; output files are written whole
     glassgrad stability EXPR --range x=-100:100 [--range y=...] [--dtype float32|float64] [--plot FILE] [--json]
     glassgrad hw3 [--out DIR] [--only q1,q2,q3,q4] [--q4 SPEC.toml]
 
+When the value or a gradient of ``grad`` or ``explain`` is nan or inf, a ``note:`` line on stderr
+says which op made it and where that op is finite (anomaly mode's account; exit status 0).
+
 Heavy modules are imported inside the command that needs them, so ``glassgrad grad`` starts fast.
 """
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -82,6 +86,22 @@ def _evaluated(args):
     return expression, output, leaves
 
 
+def _non_finite_note(args, output, leaves):
+    """Where the first nan or inf came from, when the value or a gradient has one: anomaly
+    mode's account of the op that made it, from the formula run again at the same point. None
+    when all are finite, or when the nan or inf was typed in (passed on, not made)."""
+    results = [output] + [leaf.grad for leaf in leaves.values()]
+    if all(math.isfinite(t.item()) for t in results if t is not None):
+        return None
+    from .autograd import AnomalyError, detect_anomaly
+    try:
+        with detect_anomaly():
+            _evaluated(args)
+    except AnomalyError as error:
+        return error.describe(site=False)
+    return None
+
+
 def _shown(tensor):
     """A value as PyTorch prints it: ``tensor(-19733.3965)`` -> ``-19733.3965``."""
     text = repr(tensor.detach().reshape(()))
@@ -93,12 +113,20 @@ def _grad(args):
     if args.json:
         print(json.dumps({"expression": str(expression), "dtype": args.dtype,
                           "at": {n: t.item() for n, t in leaves.items()}, "value": output.item(),
-                          "gradient": {n: t.grad.item() for n, t in leaves.items()}}))
+                          "gradient": {n: t.grad.item() for n, t in leaves.items()},
+                          "note": _non_finite_note(args, output, leaves)}))
         return 0
     print(f"f = {_shown(output)}")
     for name, leaf in leaves.items():
         print(f"df/d{name} = {_shown(leaf.grad)}")
+    sys.stdout.flush()
+    _print_note(_non_finite_note(args, output, leaves))
     return 0
+
+
+def _print_note(note):
+    if note is not None:
+        print(f"note: {note}", file=sys.stderr)
 
 
 def _graph(args):
@@ -134,6 +162,8 @@ def _explain(args):
         print(f"wrote {args.output}")
     else:
         print(text)
+    sys.stdout.flush()  # the note follows what it explains, on a terminal too
+    _print_note(_non_finite_note(args, output, leaves))
     return 0
 
 

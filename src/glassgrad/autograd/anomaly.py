@@ -92,8 +92,13 @@ class AnomalyError(RuntimeError):
     def __str__(self):
         return _describe(self)
 
+    def describe(self, site=True):
+        """The message; without ``site``, no line of code (for a formula typed at the command
+        line, where the line would be glassgrad's own)."""
+        return _describe(self, site)
 
-def _describe(error):
+
+def _describe(error, site=True):
     """The error as one line: what went wrong, with which values, where, and what is safe."""
     dtype = np.dtype(error.dtype).name
     values = ", ".join(f"{name} = {_show(value, error.index, error.result.shape)}"
@@ -112,13 +117,13 @@ def _describe(error):
                 f"{error.formula} with {values}")
     if error.result.size > 1:
         text += f"; first bad element at index {list(error.index)}"
-    if error.filename is not None:
+    if site and error.filename is not None:
         verb = "ran" if error.phase == "forward" else "was created"
         text += (f"; the {error.op_name} {verb} at {error.filename}:{error.lineno}"
                  f" in {error.function}")
         if error.line:
             text += f": {error.line}"
-    elif error.phase == "backward":
+    elif site and error.phase == "backward":
         text += f"; the {error.op_name} was created before anomaly mode was on (line unknown)"
     if error.limits:
         bounds = " and ".join(f"{what} {relation} {bound:.6g}" for what, relation, bound in error.limits)
