@@ -119,13 +119,13 @@ def _grad(args):
     print(f"f = {_shown(output)}")
     for name, leaf in leaves.items():
         print(f"df/d{name} = {_shown(leaf.grad)}")
-    sys.stdout.flush()
     _print_note(_non_finite_note(args, output, leaves))
     return 0
 
 
 def _print_note(note):
     if note is not None:
+        sys.stdout.flush()  # the note follows what it explains, on a terminal too
         print(f"note: {note}", file=sys.stderr)
 
 
@@ -162,7 +162,6 @@ def _explain(args):
         print(f"wrote {args.output}")
     else:
         print(text)
-    sys.stdout.flush()  # the note follows what it explains, on a terminal too
     _print_note(_non_finite_note(args, output, leaves))
     return 0
 
