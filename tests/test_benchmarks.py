@@ -186,3 +186,43 @@ def test_peak_memory_is_measured_in_a_fresh_process():
     grown = measure_peak("W4", "glassgrad", 20_000, quick=True)
     # 20,000 ops each keep a node, a tensor and a 0-d array alive until backward: several MiB
     assert 1.0 < grown < 500.0
+
+
+# --- benchmarks/opcodes.py: the opcode count, checked against dis ------------------------------
+
+def _straight_line(a):
+    b = a + 1
+    return b * 2
+
+
+def _loop(n):
+    total = 0
+    for k in range(n):
+        total += k
+    return total
+
+
+def _two_phases(n):
+    def step():
+        _straight_line(1)
+        yield "first"
+        _loop(n)
+        yield "second"
+    return step
+
+
+def test_opcode_count_is_each_instruction_run_but_a_calls_resume():
+    import dis
+
+    from benchmarks.opcodes import count_opcodes
+
+    short, long = count_opcodes(_two_phases(3), warmup=2), count_opcodes(_two_phases(10), warmup=0)
+    straight = [i.opname for i in dis.get_instructions(_straight_line)]
+    assert straight[0] == "RESUME" and "JUMP_BACKWARD" not in straight
+    assert short["first"][("test_benchmarks.py", "_straight_line")] == len(straight) - 1
+    assert ("test_benchmarks.py", "_straight_line") not in short["second"]
+    # each extra turn of the loop runs its body: FOR_ITER up to the JUMP_BACKWARD
+    names = [i.opname for i in dis.get_instructions(_loop)]
+    body = names.index("JUMP_BACKWARD") - names.index("FOR_ITER") + 1
+    key = ("test_benchmarks.py", "_loop")
+    assert long["second"][key] - short["second"][key] == 7 * body
