@@ -79,12 +79,22 @@ def test_finite_results_and_typed_in_infinities_get_no_note():
     assert passed_on.stdout.splitlines() == ["f = inf", "df/dx = 1."] and passed_on.stderr == ""
 
 
+def test_the_point_may_be_written_with_commas():
+    spaced = json.loads(run("grad", Q1, "--at", "x=3", "y=4", "--json").stdout)
+    assert json.loads(run("grad", Q1, "--at", "x=3,y=4", "--json").stdout) == spaced
+    # the seed's Q1 at (3, 4): f and its partial derivatives, computed independently in float64
+    assert spaced["value"] == pytest.approx(q1(3, 4), rel=1e-6)
+    h = 1e-6
+    assert spaced["gradient"]["x"] == pytest.approx((q1(3 + h, 4) - q1(3 - h, 4)) / (2 * h), rel=1e-5)
+
+
 @pytest.mark.parametrize("args, message", [
     (["grad", "x +* y", "--at", "x=1", "y=2"], "found '*' at column 4"),
     (["grad", "x*y", "--at", "x=1"], "no value given for variable(s) 'y'"),
     (["grad", "x", "--at", "x=a"], "x='a' is not a number"),
     (["grad", "x", "--at", "x3"], "expected name=value, got 'x3'"),
     (["grad", "x", "--at", "x=1", "z=2"], "z not in the formula"),
+    (["grad", "x*y", "--at", "x=1,y=2", "x=3"], "x is given twice"),
     (["grad", "__import__('os')", "--at", "x=1"], "column 1"),
     (["grad", "x", "--dtype", "float16", "--at", "x=1"], "invalid choice: 'float16'"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),

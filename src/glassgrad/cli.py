@@ -37,16 +37,20 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _point(items):
-    """``["x=3", "y=4"]`` as ``{"x": 3.0, "y": 4.0}``."""
+    """``["x=3", "y=4"]`` (or ``["x=3,y=4"]``) as ``{"x": 3.0, "y": 4.0}``."""
     point = {}
     for item in items or ():
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"--at: expected name=value, got {item!r}")
-        try:
-            point[name.strip()] = float(value)
-        except ValueError:
-            raise UsageError(f"--at: {name.strip()}={value!r} is not a number") from None
+        for pair in filter(None, item.split(",")):  # a number never holds a comma
+            name, sep, value = pair.partition("=")
+            name = name.strip()
+            if not sep or not name:
+                raise UsageError(f"--at: expected name=value, got {pair!r}")
+            if name in point:
+                raise UsageError(f"--at: {name} is given twice")
+            try:
+                point[name] = float(value)
+            except ValueError:
+                raise UsageError(f"--at: {name}={value!r} is not a number") from None
     return point
 
 
@@ -352,7 +356,7 @@ def _formula_arguments(command):
     formula_may_start_with_minus(command)
     command.add_argument("expr", help="the formula, e.g. '(x + exp(y)) / (log(x) + (x - y)**3)'")
     command.add_argument("--at", nargs="+", metavar="NAME=VALUE", default=[],
-                         help="the point, e.g. --at x=3 y=4")
+                         help="the point, e.g. --at x=3 y=4 (or x=3,y=4)")
     command.add_argument("--dtype", choices=("float32", "float64"), default="float32")
 
 
