@@ -18,8 +18,7 @@ Traceback (most recent call last):
 glassgrad.autograd.anomaly.AnomalyError: exp: exp(x) produced inf from finite input (float32): x = [50, 100]; ...
 
 The whole message is one line; here it goes on: "first bad element at index [1]; the exp ran at
-<doctest ...>:2 in <module>: torch.exp(x); exp is finite in float32 only while x <= 88.7228: the
-largest safe x is about 88.72".
+<doctest ...>:2 in <module>: torch.exp(x); exp is finite in float32 only while x <= 88.7228".
 """
 
 import os
@@ -128,9 +127,6 @@ def _describe(error, site=True):
     if error.limits:
         bounds = " and ".join(f"{what} {relation} {bound:.6g}" for what, relation, bound in error.limits)
         text += f"; {error.op_name} is finite in {dtype} only while {bounds}"
-        if error.largest_safe_input is not None:
-            what = next(what for what, relation, _ in error.limits if relation == "<=")
-            text += f": the largest safe {what} is about {error.largest_safe_input:.4g}"
     else:
         text += f"; domain of {error.op_name}: {error.op.domain}"
     return text
