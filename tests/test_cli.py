@@ -196,6 +196,18 @@ def test_backprop_check_finds_the_first_wrong_step(tmp_path):
     assert run("backprop", str(EXAMPLES / "mazur.toml"), "--check", str(answers)).returncode == 0
 
 
+def test_backprop_check_reads_answers_grouped_in_tables(tmp_path):
+    # Mazur's published values: h1 = 0.593269992, E_total = 0.298371109
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[forward]\nh1 = 0.5933\n[loss]\nE = 0.2984\n')
+    result = run("backprop", str(EXAMPLES / "mazur.toml"), "--check", str(answers))
+    assert result.returncode == 0 and "2 of 2 answers right" in result.stdout
+    answers.write_text('[forward]\nh1 = 0.5933\n[again]\nh1 = 0.6\n')
+    twice = run("backprop", str(EXAMPLES / "mazur.toml"), "--check", str(answers))
+    assert twice.returncode == 2 and twice.stdout == ""
+    assert twice.stderr.strip() == f"glassgrad backprop: --check: {answers}: h1 is answered twice"
+
+
 def test_backprop_bad_spec_is_one_line_and_writes_nothing(tmp_path):
     spec = tmp_path / "bad.toml"
     spec.write_text((EXAMPLES / "mazur.toml").read_text().replace('activation = "sigmoid"',

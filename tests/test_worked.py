@@ -474,6 +474,19 @@ def test_checker_reports_unknown_names_and_non_numbers(mazur):
                                             "correct": mazur.value("o1"), "right": False}]
 
 
+def test_checker_suggests_the_names_an_unknown_one_may_be_a_slip_for(mazur):
+    report = check_answers(mazur, {"dE/dW5": 0.0822, "h_1": 0.5933, "banana": 1.0})
+    assert report.unknown == ["dE/dW5", "h_1", "banana"] and report.checks == []
+    names = {q.name for q in mazur.quantities()}
+    assert report.suggestions["dE/dW5"] == ["dE/dw5"]  # only the case differs: that one alone
+    assert report.suggestions["h_1"][0] == "h1" and set(report.suggestions["h_1"]) <= names
+    assert "banana" not in report.suggestions
+    text = report.text()
+    assert text.startswith("0 of 0 answers right") and "; 3 not in the solution\n" in text
+    assert "  ?      dE/dW5: no quantity of that name in the solution (did you mean dE/dw5?)" in text
+    assert "  ?      banana: no quantity of that name in the solution\n" in text
+
+
 @pytest.mark.parametrize("spelling, name", [("E_total", "E"), ("∂E/∂w5", "dE/dw5"),
                                             ("dE_total/dw5", "dE/dw5"), ("new_w5", "new w5"),
                                             ("w5+", "new w5"), ("new E_total", "new E")])

@@ -240,15 +240,28 @@ def _write_worked(solution, fmt, output):
 
 def _answers(path):
     """A student's answers: a TOML file of name = number (names as the solution prints them,
-    quoted where they contain '/' or spaces: "dE/dw5" = 0.0822)."""
+    quoted where they contain '/' or spaces: "dE/dw5" = 0.0822). Tables ([forward], [backward])
+    only group them: their entries are answers too."""
     import tomllib
     try:
         with open(path, "rb") as file:
-            return tomllib.load(file)
+            document = tomllib.load(file)
     except FileNotFoundError:
         raise UsageError(f"--check: no such file {path}") from None
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"--check: {path} is not valid TOML ({error})") from None
+    answers = {}
+
+    def collect(table):
+        for name, value in table.items():
+            if isinstance(value, dict):
+                collect(value)
+            elif name in answers:
+                raise UsageError(f"--check: {path}: {name} is answered twice")
+            else:
+                answers[name] = value
+    collect(document)
+    return answers
 
 
 # The files the running command reads (its spec, data, answers): set by main() from the arguments

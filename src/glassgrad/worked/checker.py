@@ -5,6 +5,7 @@ right or wrong within a stated tolerance and names the first step, in calculatio
 went wrong, with what it should have been: the instructor grades, the student finds the slip.
 """
 
+import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -28,9 +29,11 @@ class AnswerCheck:
 
 @dataclass
 class CheckReport:
-    """Every submitted answer (in calculation order), unknown names, and the first wrong step."""
+    """Every submitted answer (in calculation order), unknown names (with the solution's names
+    closest to each), and the first wrong step."""
     checks: list
     unknown: list = field(default_factory=list)
+    suggestions: dict = field(default_factory=dict)  # unknown name -> close names, best first
     rel_tol: float = DEFAULT_REL_TOL
     abs_tol: float = DEFAULT_ABS_TOL
 
@@ -48,14 +51,17 @@ class CheckReport:
 
     def text(self):
         right, total = self.score
+        missing = f"; {len(self.unknown)} not in the solution" if self.unknown else ""
         lines = [f"{right} of {total} answers right (relative tolerance {self.rel_tol:g}, "
-                 f"absolute {self.abs_tol:g})"]
+                 f"absolute {self.abs_tol:g}){missing}"]
         for check in self.checks:
             mark = "right" if check.is_right else "WRONG"
             lines.append(f"  {mark:5}  {check.name} = {check.given!r}   "
                          f"(correct: {format_number(check.correct)})")
         for name in self.unknown:
-            lines.append(f"  ?      {name}: no quantity of that name in the solution")
+            close = self.suggestions.get(name)
+            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+            lines.append(f"  ?      {name}: no quantity of that name in the solution{hint}")
         wrong = self.first_wrong
         if wrong is not None:
             lines.append(f"First wrong step: {wrong.name} = {wrong.given!r}; it should be "
@@ -66,6 +72,7 @@ class CheckReport:
         wrong = self.first_wrong
         return {"rel_tol": self.rel_tol, "abs_tol": self.abs_tol,
                 "right": self.score[0], "total": self.score[1], "unknown": list(self.unknown),
+                "suggestions": {name: list(close) for name, close in self.suggestions.items()},
                 "first_wrong": wrong.name if wrong else None,
                 "answers": [{"name": c.name, "given": c.given if _is_number(c.given) else str(c.given),
                              "correct": c.correct, "right": c.is_right} for c in self.checks]}
@@ -113,4 +120,16 @@ def check_answers(solution, answers, rel_tol=DEFAULT_REL_TOL, abs_tol=DEFAULT_AB
         working = f"{quantity.formula.text} = {quantity.substituted.text}"
         checks.append(AnswerCheck(name, given, quantity.value, is_right, position, working))
     checks.sort(key=lambda check: check.position)
-    return CheckReport(checks, unknown, rel_tol, abs_tol)
+    suggestions = {name: close for name in unknown if (close := _close_names(name, order))}
+    return CheckReport(checks, unknown, suggestions, rel_tol, abs_tol)
+
+
+def _close_names(name, known):
+    """Up to three of the solution's names that ``name`` may be a slip for (case ignored)."""
+    by_lower = {}
+    for known_name in known:
+        by_lower.setdefault(known_name.lower(), known_name)
+    wanted = normalise_name(name).lower()
+    if wanted in by_lower:  # a slip of case only: that name and no other
+        return [by_lower[wanted]]
+    return [by_lower[c] for c in difflib.get_close_matches(wanted, list(by_lower), n=3, cutoff=0.6)]
