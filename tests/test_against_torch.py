@@ -768,6 +768,11 @@ REPR_CASES = {
     "sum": lambda t: _leaf(t).sum(),
     "sum_dim": lambda t: _leaf(t).sum(dim=1),
     "mean": lambda t: _leaf(t).mean(),
+    "var": lambda t: _leaf(t).var(),
+    "var_dim_biased": lambda t: _leaf(t).var(1, keepdim=True, unbiased=False),
+    "std": lambda t: t.std(_leaf(t, t.float64), 0),
+    "norm": lambda t: _leaf(t).norm(),
+    "norm_p1_dim": lambda t: t.norm(_leaf(t), 1, dim=0),
     "max_all": lambda t: _leaf(t).max(),
     "max_dim_values": lambda t: _leaf(t).max(dim=0).values,
     "transpose_T": lambda t: _leaf(t).T,
@@ -983,6 +988,28 @@ def _dtype_mismatches(op, pairs):
 def test_result_dtype_matches_torch(op):
     """Every operand pair, including bools (refused '-', PyTorch's ** dtypes)."""
     mismatches = _dtype_mismatches(op, PAIRS)
+    assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("name", ["eq", "ne", "gt", "ge", "lt", "le"])
+def test_comparison_functions_and_methods_match_torch(name):
+    """torch.gt(a, b) and a.gt(b) give PyTorch's values and dtype, and refuse a number first."""
+    def outcome(lib, call):
+        try:
+            result = call(lib)
+        except (RuntimeError, TypeError) as error:
+            return f"raises {type(error).__name__}"
+        return repr(result.dtype), result.tolist()
+
+    mismatches = []
+    for left, right in [(a, b) for a in OPERANDS for b in OPERANDS] + [("float32[2]", "float32[]")]:
+        for form, call in [("function", lambda lib: getattr(lib, name)(OPERANDS[left](lib), OPERANDS[right](lib))),
+                           ("method", lambda lib: getattr(OPERANDS[left](lib), name)(OPERANDS[right](lib)))]:
+            if form == "method" and left in ("int", "float", "bool"):
+                continue  # a Python number has no .gt
+            expected, actual = outcome(torch, call), outcome(gg, call)
+            if actual != expected:
+                mismatches.append(f"{form} {name}({left}, {right}): glassgrad {actual}, torch {expected}")
     assert not mismatches, "\n".join(mismatches)
 
 

@@ -468,6 +468,30 @@ def test_random_graphs_compiled_equal_eager_bit_for_bit(seed):
     assert compiled.eager_reason is None
 
 
+def test_var_std_and_norm_compile_to_eagers_bits():
+    init = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=np.float32)
+
+    def make():
+        w = gg.tensor(init.copy(), requires_grad=True)
+
+        def step():
+            loss = w.var(1).sum() + w.std(unbiased=False) * 0.5 + w.norm(dim=0).mean() + w.norm(1)
+            loss.backward()
+            with gg.no_grad():
+                w.sub_(0.1 * w.grad)
+            w.grad = None
+            return loss
+        return step, w
+
+    eager, w_e = make()
+    compiled, w_c = make()
+    compiled = compile(compiled)
+    for call in range(4):
+        assert bits(compiled()) == bits(eager()), f"loss differs at call {call}"
+        assert bits(w_c) == bits(w_e)
+    assert compiled.eager_reason is None and "var" in compiled.source
+
+
 def test_value_check_in_a_vjp_retraces_when_the_data_takes_the_other_branch():
     """exp's vjp zeroes 0 * inf: the program checks the gradient is finite, else traces anew."""
     def make():

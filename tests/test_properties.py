@@ -391,6 +391,33 @@ def _reduction(name, draw, pool):
                 f"{name}({{}}{''.join(f', {d}' for d in dim)})")
 
 
+@spec("var", "std", "norm")
+def _spread(name, draw, pool):
+    i = _pick(draw, pool, lambda a: a.size > 0)
+    if i is None:
+        return None
+    a = pool[i]
+    dim = draw(st.sampled_from([None, *range(-a.ndim, a.ndim)]))
+    keepdim = draw(st.booleans())
+    axes = None if dim is None else dim % a.ndim
+    if name == "norm":
+        p = draw(st.sampled_from([2, 1]))
+        # p = 2 has a kink where a whole slice is 0, p = 1 where any element is
+        if not _away(a if p == 1 else np.sqrt((a * a).sum(axis=axes))):
+            return None
+        return Step(name, (i,), lambda lib, F, x: x.norm(p, dim, keepdim),
+                    f"norm({{}}, p={p}, dim={dim}, keepdim={keepdim})")
+    correction = draw(st.sampled_from([0, 1]))
+    n = a.size if axes is None else a.shape[axes]
+    if n <= correction:
+        return None  # no degree of freedom left: nan in both libraries
+    if name == "std" and n > 1 and not _away(np.std(a, axis=axes, ddof=correction)):
+        return None  # std's kink where a slice is constant
+    return Step(name, (i,), lambda lib, F, x: getattr(x, name)(dim, keepdim=keepdim,
+                                                               correction=correction),
+                f"{name}({{}}, dim={dim}, keepdim={keepdim}, correction={correction})")
+
+
 @spec("max", "min")
 def _max_min(name, draw, pool):
     i = _pick(draw, pool, lambda a: a.size > 1)

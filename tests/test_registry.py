@@ -194,6 +194,21 @@ CASES = {
         case("dim", [(distinct, (2, 3))], lambda x: gg.min(x, 1).values),
         case("amin", [(distinct, (2, 3))], lambda x: gg.amin(x, 0)),
         case("amin-dims", [(distinct, (2, 2, 2))], lambda x: gg.amin(x, (1, 2)))],
+    "var": [
+        case("vector", [(real, (3,))], gg.var),
+        case("matrix-dim", [(real, (2, 3))], lambda x: gg.var(x, 1)),
+        case("dims-keepdim-biased", [(real, (2, 3))],
+             lambda x: gg.var(x, (0, 1), keepdim=True, unbiased=False)),
+        case("correction-2", [(real, (4, 3))], lambda x: x.var(0, correction=2))],
+    "std": [
+        case("vector", [(real, (3,))], gg.std),
+        case("matrix-dim-keepdim", [(real, (2, 3))], lambda x: gg.std(x, -1, keepdim=True)),
+        case("biased", [(real, (2, 3))], lambda x: x.std(0, unbiased=False))],
+    "norm": [
+        case("vector", [(real, (3,))], gg.norm),
+        case("matrix-dim", [(real, (2, 3))], lambda x: gg.norm(x, dim=1)),
+        case("scalar", [(nonzero, ())], gg.norm),
+        case("p1-dim-keepdim", [(nonzero, (2, 3))], lambda x: x.norm(1, 0, keepdim=True))],
     "logsumexp": [
         case("vector", [(real, (3,))], lambda x: gg.logsumexp(x, 0)),
         case("matrix-dim", [(real, (2, 3))], lambda x: gg.logsumexp(x, 1)),

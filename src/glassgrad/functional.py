@@ -8,6 +8,7 @@ grad_fn name.
 import builtins
 import operator
 import sys
+import warnings
 
 import numpy as np
 
@@ -26,9 +27,9 @@ from .tensor import (Tensor, _binary, _cast, _dim, _expect_number, _expect_tenso
 __all__ = (
     "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal relu abs neg sign square add sub "
     "mul div remainder floor_divide pow maximum minimum clamp clip where sum mean max min amax amin "
-    "argmax argmin logsumexp logaddexp xlogy softmax log_softmax all any mm matmul dot mv reshape view flatten squeeze unsqueeze "
+    "argmax argmin var std norm logsumexp logaddexp xlogy softmax log_softmax all any mm matmul dot mv reshape view flatten squeeze unsqueeze "
     "transpose swapaxes permute t expand expand_as view_as reshape_as cat concat concatenate stack "
-    "clone detach numel is_tensor is_floating_point eq isnan isinf isfinite isclose allclose equal"
+    "clone detach numel is_tensor is_floating_point eq ne gt ge lt le isnan isinf isfinite isclose allclose equal"
 ).split()
 
 class _ReturnType(tuple):
@@ -337,6 +338,53 @@ def logsumexp(input, dim, keepdim=False):
     """log(sum(exp(input))) along ``dim``, computed without overflow; its gradient (the softmax)
     is finite at +-inf too (an all -inf row shares it evenly)."""
     return apply(R.logsumexp, (_float(input),), {"dim": _dims(dim, input.ndim), "keepdim": keepdim})
+
+
+def _correction(function, dim, unbiased, correction):
+    """(dim, correction) from PyTorch's two spellings: ``unbiased`` (also ``x.var(False)``, a bool
+    where dim goes) or ``correction``; Bessel's n - 1 by default."""
+    if isinstance(dim, bool):  # x.var(False): the old signature's unbiased
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise RuntimeError(f"{function}(): give unbiased or correction, not both")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return dim, correction
+
+
+def _spread(function, op, input, dim, unbiased, keepdim, correction):
+    if _array(function, input).dtype.kind != "f":
+        raise RuntimeError(f"{function}(): only floating point dtypes are supported, got "
+                           f"{_dtype.from_numpy_dtype(input._data.dtype)}")
+    dim, correction = _correction(function, dim, unbiased, correction)
+    dims = _dims(dim, input.ndim)
+    if R.count(input._data.shape, dims) <= correction:
+        warnings.warn(f"{function}(): degrees of freedom is <= 0. Correction should be strictly "
+                      "less than the reduction factor (input numel divided by output numel).",
+                      UserWarning, stacklevel=3)
+    return apply(op, (input,), {"dim": dims, "keepdim": keepdim, "correction": correction})
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """The variance along ``dim`` (all elements by default), divided by n - correction (n - 1
+    unless ``unbiased=False`` or ``correction`` says otherwise)."""
+    return _spread("var", R.var, input, dim, unbiased, keepdim, correction)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """The standard deviation: the square root of :func:`var`."""
+    return _spread("std", R.std, input, dim, unbiased, keepdim, correction)
+
+
+def norm(input, p="fro", dim=None, keepdim=False):
+    """The vector p-norm along ``dim`` (all elements by default): p = 2 ("fro", the default) or 1."""
+    if _array("norm", input).dtype.kind != "f":
+        raise RuntimeError(f"norm(): only floating point dtypes are supported, got "
+                           f"{_dtype.from_numpy_dtype(input._data.dtype)}")
+    if p not in ("fro", 2, 1):
+        raise NotImplementedError(f"norm(): p={p!r} is not supported; p is 2 (or 'fro') or 1")
+    return apply(R.norm, (input,), {"dim": _dims(dim, input.ndim), "keepdim": keepdim,
+                                    "p": 1 if p == 1 else 2})
 
 
 # ----- stable composites (records in ops/stable.py) ---------------------------------------------
@@ -677,8 +725,21 @@ def is_floating_point(input):
 
 
 # ----- comparisons (no gradient) -----------------------------------------------------------------
-def eq(input, other):
-    return input == other
+def _comparison(name, symbol, compare):
+    def function(input, other):
+        _expect_tensor(name, input)  # 3 < x works; torch.lt(3, x) does not
+        return compare(input, other)
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"``input {symbol} other`` elementwise, as a bool tensor (no gradient)."
+    return function
+
+
+eq = _comparison("eq", "==", operator.eq)
+ne = _comparison("ne", "!=", operator.ne)
+gt = _comparison("gt", ">", operator.gt)
+ge = _comparison("ge", ">=", operator.ge)
+lt = _comparison("lt", "<", operator.lt)
+le = _comparison("le", "<=", operator.le)
 
 
 def isnan(input):

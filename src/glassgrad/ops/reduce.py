@@ -36,7 +36,8 @@ def _logsumexp_gradient(xp, g, x, dim, keepdim):
     return spread * apply(softmax, (x,), {"dim": dim})
 
 
-def _count(shape, dim):
+def count(shape, dim):
+    """How many elements a reduction over ``dim`` (None: all) of ``shape`` takes into each result."""
     return math.prod(shape[d] for d in dim) if dim is not None else math.prod(shape)
 
 
@@ -45,9 +46,9 @@ def _mean(x, dim, keepdim):
     count. np.mean divides a float32 sum in float64 and rounds back, which gives the same
     correctly rounded quotient as float32 division while the count is exact in float32. float16
     (summed in float32 by np.mean) and empty inputs (a warning) are left to np.mean."""
-    count = _count(x.shape, dim)
-    if x.dtype.char in "fd" and 0 < count < 2 ** 24:
-        return np.add.reduce(x, axis=dim, keepdims=keepdim) / count
+    n = count(x.shape, dim)
+    if x.dtype.char in "fd" and 0 < n < 2 ** 24:
+        return np.add.reduce(x, axis=dim, keepdims=keepdim) / n
     return np.mean(x, axis=dim, keepdims=keepdim)
 
 
@@ -80,7 +81,7 @@ sum = register(
 mean = register(
     "mean", inputs=("x",), params=("dim", "keepdim"),
     forward=_mean,
-    vjps=(lambda xp, g, x, dim, keepdim: xp.unreduce(g, x.shape, dim, keepdim) / _count(x.shape, dim),),
+    vjps=(lambda xp, g, x, dim, keepdim: xp.unreduce(g, x.shape, dim, keepdim) / count(x.shape, dim),),
     grad_fn_name="MeanBackward1", formula="mean(x)", latex=r"\frac{1}{n}\sum_i x_i",
     derivatives=("1/n",), derivatives_latex=(r"\frac{1}{n}",),
 )
@@ -107,4 +108,77 @@ logsumexp = register(
     derivatives_latex=(r"\frac{e^{x_i}}{\sum_j e^{x_j}}",),
     domain="all real numbers and +-inf (never overflows; all -inf gives -inf, with the gradient "
            "shared evenly)",
+)
+
+
+# ----- spread and size: var, std, and the vector norms ------------------------------------------
+
+def _per_degree_of_freedom(n, correction):
+    """1 / (n - correction), inf when no degree of freedom is left (the result is then nan or
+    inf, as in PyTorch)."""
+    return 1.0 / (n - correction) if n > correction else math.inf
+
+
+def _var(x, dim, keepdim, correction):
+    # Two passes (the mean, then the squared deviations); np.var would warn from NumPy's own
+    # module when no degree of freedom is left, where PyTorch returns nan silently.
+    n = count(x.shape, dim)
+    deviation = x - np.add.reduce(x, axis=dim, keepdims=True) / n
+    squares = np.add.reduce(deviation * deviation, axis=dim, keepdims=keepdim)
+    freedom = n - correction
+    return np.asarray(squares / freedom if freedom > 0 else squares * math.inf)
+
+
+def _var_gradient(xp, g, x, dim, keepdim, correction):
+    """PyTorch's order: (2 / (n - correction)) * g * (x - mean(x))."""
+    n = count(x.shape, dim)
+    deviation = x - xp.sum(x, dim, True) / n
+    return (2.0 * _per_degree_of_freedom(n, correction)) * xp.unreduce(g, x.shape, dim, keepdim) * deviation
+
+
+var = register(
+    "var", inputs=("x",), params=("dim", "keepdim", "correction"), forward=_var,
+    vjps=(_var_gradient,),
+    grad_fn_name="VarBackward0", formula="sum((x - mean(x))^2) / (n - correction)",
+    latex=r"\frac{1}{n - c}\sum_i (x_i - \bar{x})^2",
+    derivatives=("2 (x - mean(x)) / (n - correction)",),
+    derivatives_latex=(r"\frac{2 (x_i - \bar{x})}{n - c}",),
+    domain="all real numbers (nan when n <= correction)",
+)
+std = register(
+    "std", inputs=("x",), params=("dim", "keepdim", "correction"),
+    forward=lambda x, dim, keepdim, correction: np.sqrt(_var(x, dim, keepdim, correction)),
+    # PyTorch's std_backward: var's gradient of g / (2 std), 0 where std is 0 (no direction)
+    vjps=(lambda xp, g, x, out, dim, keepdim, correction:
+          _var_gradient(xp, xp.where(out == 0, 0.0, g / (out * 2)), x, dim, keepdim, correction),),
+    grad_fn_name="StdBackward0", formula="sqrt(var(x))",
+    latex=r"\sqrt{\frac{1}{n - c}\sum_i (x_i - \bar{x})^2}",
+    derivatives=("(x - mean(x)) / ((n - correction) * std(x))",),
+    derivatives_latex=(r"\frac{x_i - \bar{x}}{(n - c)\,\sigma}",),
+    domain="all real numbers (where every x is the same the gradient is taken as 0, as in PyTorch)",
+)
+
+
+def _norm(x, dim, keepdim, p):
+    if p == 1:
+        return np.asarray(np.add.reduce(np.abs(x), axis=dim, keepdims=keepdim))
+    return np.sqrt(np.add.reduce(x * x, axis=dim, keepdims=keepdim))
+
+
+def _norm_gradient(xp, g, x, out, dim, keepdim, p):
+    if p == 1:
+        return xp.unreduce(g, x.shape, dim, keepdim) * xp.sign(x)
+    # PyTorch's: x * (g / norm), with 0 where the norm is 0 (all of x is 0: no direction)
+    scale = xp.where(out == 0, 0.0, g / out)
+    return x * xp.unreduce(scale, x.shape, dim, keepdim)
+
+
+norm = register(
+    "norm", inputs=("x",), params=("dim", "keepdim", "p"), forward=_norm,
+    vjps=(_norm_gradient,),
+    grad_fn_name="LinalgVectorNormBackward0", formula="(sum(|x|^p))^(1/p)",
+    latex=r"\lVert x \rVert_p",
+    derivatives=("x / norm(x) (p = 2), sign(x) (p = 1)",),
+    derivatives_latex=(r"\frac{x_i}{\lVert x \rVert_2},\ \operatorname{sign}(x_i)",),
+    domain=_SUM_DOMAIN,
 )
