@@ -468,14 +468,18 @@ def test_random_graphs_compiled_equal_eager_bit_for_bit(seed):
     assert compiled.eager_reason is None
 
 
-def test_var_std_and_norm_compile_to_eagers_bits():
+def test_var_std_norm_and_the_newer_elementwise_ops_compile_to_eagers_bits():
     init = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=np.float32)
+    F = gg.nn.functional
 
     def make():
         w = gg.tensor(init.copy(), requires_grad=True)
 
         def step():
             loss = w.var(1).sum() + w.std(unbiased=False) * 0.5 + w.norm(dim=0).mean() + w.norm(1)
+            activations = F.silu(w) + F.elu(w) * F.leaky_relu(w, 0.1) + w.floor() + w.round()
+            curves = (w / 4).asin() + w.atan() * w.sinh() + w.cosh().log2() + w.exp2().rsqrt()
+            loss = loss + (activations * curves).sum()
             loss.backward()
             with gg.no_grad():
                 w.sub_(0.1 * w.grad)

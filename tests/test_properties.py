@@ -204,6 +204,16 @@ ELEMENTWISE = {
     "sigmoid": (lambda lib, F, x: lib.sigmoid(x), None),
     "clone": (lambda lib, F, x: x.clone(), None),
     "log_sigmoid": (lambda lib, F, x: F.logsigmoid(x), None),
+    "rsqrt": (lambda lib, F, x: lib.rsqrt(x), _positive),
+    "log2": (lambda lib, F, x: lib.log2(x), _positive),
+    "log10": (lambda lib, F, x: lib.log10(x), _positive),
+    "exp2": (lambda lib, F, x: lib.exp2(x), lambda a: _bounded(a, 5)),
+    "asin": (lambda lib, F, x: lib.asin(x), lambda a: _bounded(a, 0.9)),
+    "acos": (lambda lib, F, x: lib.acos(x), lambda a: _bounded(a, 0.9)),
+    "atan": (lambda lib, F, x: lib.atan(x), None),
+    "sinh": (lambda lib, F, x: lib.sinh(x), lambda a: _bounded(a, 5)),
+    "cosh": (lambda lib, F, x: lib.cosh(x), lambda a: _bounded(a, 5)),
+    "silu": (lambda lib, F, x: F.silu(x), None),
 }
 
 
@@ -217,6 +227,12 @@ KINKED = {  # op -> (call, distance of the input from the kink)
     "relu": (lambda lib, F, x: lib.relu(x), lambda a: a),
     "abs": (lambda lib, F, x: lib.abs(x), lambda a: a),
     "sign": (lambda lib, F, x: lib.sign(x), lambda a: a),
+    "leaky_relu": (lambda lib, F, x: F.leaky_relu(x, 0.2), lambda a: a),
+    "elu": (lambda lib, F, x: F.elu(x, alpha=0.5), lambda a: a),
+    "floor": (lambda lib, F, x: lib.floor(x), lambda a: a - np.round(a)),
+    "ceil": (lambda lib, F, x: lib.ceil(x), lambda a: a - np.round(a)),
+    "trunc": (lambda lib, F, x: lib.trunc(x), lambda a: a - np.round(a)),
+    "round": (lambda lib, F, x: lib.round(x), lambda a: a - np.floor(a) - 0.5),
 }
 
 

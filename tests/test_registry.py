@@ -46,6 +46,10 @@ positive = sampler(lambda rng, shape: rng.uniform(0.5, 2, shape))
 # At least 0.5 away from 0: the kink of abs/relu/sign and the pole of 1/x.
 nonzero = sampler(lambda rng, shape: rng.uniform(0.5, 2, shape) * rng.choice([-1, 1], shape))
 inside_pi_over_2 = sampler(lambda rng, shape: rng.uniform(-1, 1, shape))
+inside_unit = sampler(lambda rng, shape: rng.uniform(-0.9, 0.9, shape))  # asin, acos: clear of +-1
+# At least 0.1 from an integer and 0.15 from a half: floor, ceil, trunc and round are flat there.
+clear_of_jumps = sampler(lambda rng, shape: rng.choice([-2, -1, 0, 1, 2], shape)
+                         + rng.uniform(0.1, 0.35, shape))
 above_minus_one = sampler(lambda rng, shape: rng.uniform(-0.5, 2, shape))
 # Near -1.25, 0 and 1.25 (within 0.25): clear of clamp's corners at -0.5 and 0.5.
 clear_of_half = sampler(lambda rng, shape: rng.choice([-1.25, 0.0, 1.25], shape)
@@ -155,6 +159,24 @@ CASES = {
     "relu": unary(gg.relu, nonzero),
     "sqrt": unary(gg.sqrt, positive),
     "sign": unary(gg.sign, nonzero),
+    "rsqrt": unary(gg.rsqrt, positive),
+    "log2": unary(gg.log2, positive),
+    "log10": unary(gg.log10, positive),
+    "exp2": unary(gg.exp2),
+    "asin": unary(gg.asin, inside_unit),
+    "acos": unary(gg.acos, inside_unit),
+    "atan": unary(gg.atan),
+    "sinh": unary(gg.sinh),
+    "cosh": unary(gg.cosh),
+    "floor": unary(gg.floor, clear_of_jumps),
+    "ceil": unary(gg.ceil, clear_of_jumps),
+    "round": unary(gg.round, clear_of_jumps),
+    "trunc": unary(gg.trunc, clear_of_jumps),
+    "leaky_relu": unary(F.leaky_relu, nonzero) + [
+        case("slope", [(nonzero, (2, 3))], lambda x: F.leaky_relu(x, 0.2))],
+    "elu": unary(F.elu, nonzero) + [
+        case("alpha", [(nonzero, (2, 3))], lambda x: F.elu(x, alpha=0.5))],
+    "silu": unary(F.silu),
     "abs": unary(gg.abs, nonzero),
     "maximum": binary(gg.maximum, domains=(odd_grid, even_grid)),
     "minimum": binary(gg.minimum, domains=(odd_grid, even_grid)),

@@ -25,7 +25,8 @@ from .tensor import (Tensor, _binary, _cast, _dim, _expect_number, _expect_tenso
                      _floor_divide, _operand, _promote)
 
 __all__ = (
-    "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal relu abs neg sign square add sub "
+    "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal rsqrt log2 log10 exp2 asin arcsin "
+    "acos arccos atan arctan sinh cosh floor ceil round trunc fix relu abs neg sign square add sub "
     "mul div remainder floor_divide pow maximum minimum clamp clip where sum mean max min amax amin "
     "argmax argmin var std norm logsumexp logaddexp xlogy softmax log_softmax all any mm matmul dot mv reshape view flatten squeeze unsqueeze "
     "transpose swapaxes permute t expand expand_as view_as reshape_as cat concat concatenate stack "
@@ -85,6 +86,38 @@ tanh = _unary(E.tanh)
 sigmoid = _unary(E.sigmoid)
 sqrt = _unary(E.sqrt)
 reciprocal = _unary(E.reciprocal)
+rsqrt = _unary(E.rsqrt)
+log2 = _unary(E.log2)
+log10 = _unary(E.log10)
+exp2 = _unary(E.exp2)
+asin = arcsin = _unary(E.asin)
+acos = arccos = _unary(E.acos)
+atan = arctan = _unary(E.atan)
+sinh = _unary(E.sinh)
+cosh = _unary(E.cosh)
+
+
+def _rounding(op):
+    def function(input):
+        if _array(op.name, input).dtype.kind in "biu":
+            return input.clone()  # already whole: PyTorch returns a copy of the same dtype
+        return apply1(op, input)
+    function.__name__ = op.name
+    function.__doc__ = f"Elementwise {op.name}, keeping the dtype; its gradient is 0."
+    return function
+
+
+floor = _rounding(E.floor)
+ceil = _rounding(E.ceil)
+trunc = fix = _rounding(E.trunc)
+_round = _rounding(E.round)
+
+
+def round(input, *, decimals=0):
+    """To the nearest whole number, halves to even (PyTorch's and NumPy's rule)."""
+    if decimals != 0:
+        raise NotImplementedError("round(): decimals other than 0 are not supported")
+    return _round(input)
 
 
 def relu(input):

@@ -17,14 +17,17 @@ import warnings
 import numpy as np
 
 from .. import functional as G
+from .._methods import _inplace_method
 from ..autograd.graph import apply as _apply
 from ..factories import tensor as _tensor
+from ..ops import elementwise as _elementwise
 from ..ops import stable as _stable
 from ..tensor import Tensor
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "softmax",
-           "log_softmax", "relu", "sigmoid", "tanh", "softplus", "logsigmoid", "log_sigmoid"]
+           "log_softmax", "relu", "leaky_relu", "elu", "silu", "sigmoid", "tanh", "softplus",
+           "logsigmoid", "log_sigmoid"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -78,6 +81,35 @@ def _implicit_dim(function, ndim):
 def relu(input, inplace=False):
     """max(x, 0), elementwise."""
     return input.relu_() if inplace else G.relu(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x where x > 0, else negative_slope * x."""
+    return _activation("leaky_relu", _elementwise.leaky_relu, input, inplace,
+                       {"negative_slope": negative_slope}, inplace_name="LeakyReluBackward1")
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x where x > 0, else alpha * (exp(x) - 1)."""
+    return _activation("elu", _elementwise.elu, input, inplace, {"alpha": alpha},
+                       inplace_name="EluBackward1")
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x) (also called swish)."""
+    return _activation("silu", _elementwise.silu, input, inplace, {})
+
+
+def _activation(function, op, input, inplace, params, inplace_name=None):
+    """``op`` (a record) on ``input``; with ``inplace``, written into it as ``x.relu_()`` is,
+    its node named as PyTorch names the in-place variant's (``inplace_name``)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{function}(): argument 'input' must be Tensor, not {type(input).__name__}")
+
+    def compute(x):
+        return _apply(op, (G._float(x),), params, name=inplace_name if inplace else None)
+    compute.__name__ = function
+    return _inplace_method(compute)(input) if inplace else compute(input)
 
 
 def sigmoid(input):

@@ -387,3 +387,118 @@ remainder = register(
     derivatives=("1", "-floor(a / b)"), derivatives_latex=("1", r"-\lfloor a / b \rfloor"),
     domain="b != 0",
 )
+
+
+# ----- more of PyTorch's elementwise functions, each with PyTorch's backward formula ---------
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+_HYPERBOLIC_DOMAIN = Domain("finite for |x| <= log(2 max): about 89.42 in float32, 710.48 in float64",
+                            lambda finfo, **_: [("|x|", "<=", _log_max(finfo) + _LN2)])
+
+rsqrt = register(
+    "rsqrt", inputs=("x",), forward=lambda x: np.reciprocal(np.sqrt(x)),
+    vjps=(lambda xp, g, out: _keep_zero(xp, g, -0.5 * g * out ** 3),),
+    grad_fn_name="RsqrtBackward0", formula="1 / sqrt(x)", latex=r"\frac{1}{\sqrt{x}}",
+    derivatives=("-1 / (2 x^(3/2))",), derivatives_latex=(r"-\frac{1}{2 x^{3/2}}",),
+    domain="x > 0",
+)
+log2 = register(
+    "log2", inputs=("x",), forward=np.log2,
+    vjps=(lambda xp, g, x: _keep_zero(xp, g, g / (x * _LN2)),),
+    grad_fn_name="Log2Backward0", formula="log2(x)", latex=r"\log_2 x",
+    derivatives=("1 / (x ln 2)",), derivatives_latex=(r"\frac{1}{x \ln 2}",), domain="x > 0",
+)
+log10 = register(
+    "log10", inputs=("x",), forward=np.log10,
+    vjps=(lambda xp, g, x: _keep_zero(xp, g, g / (x * _LN10)),),
+    grad_fn_name="Log10Backward0", formula="log10(x)", latex=r"\log_{10} x",
+    derivatives=("1 / (x ln 10)",), derivatives_latex=(r"\frac{1}{x \ln 10}",), domain="x > 0",
+)
+exp2 = register(
+    "exp2", inputs=("x",), forward=np.exp2,
+    vjps=(lambda xp, g, out: _keep_zero(xp, g, g * out * _LN2),),
+    grad_fn_name="Exp2Backward0", formula="2^x", latex="2^{x}",
+    derivatives=("2^x ln 2",), derivatives_latex=(r"2^{x} \ln 2",),
+    domain=Domain("finite for x <= log2(max): 128 in float32, 1024 in float64",
+                  lambda finfo, **_: [("x", "<=", _log_max(finfo) / _LN2)]),
+)
+asin = register(
+    "asin", inputs=("x",), forward=np.arcsin,
+    vjps=(lambda xp, g, x: _keep_zero(xp, g, g * (1 - x * x) ** -0.5),),
+    grad_fn_name="AsinBackward0", formula="asin(x)", latex=r"\arcsin x",
+    derivatives=("1 / sqrt(1 - x^2)",), derivatives_latex=(r"\frac{1}{\sqrt{1 - x^{2}}}",),
+    domain="-1 <= x <= 1 (the derivative is infinite at -1 and 1)",
+)
+acos = register(
+    "acos", inputs=("x",), forward=np.arccos,
+    vjps=(lambda xp, g, x: _keep_zero(xp, g, -g * (1 - x * x) ** -0.5),),
+    grad_fn_name="AcosBackward0", formula="acos(x)", latex=r"\arccos x",
+    derivatives=("-1 / sqrt(1 - x^2)",), derivatives_latex=(r"-\frac{1}{\sqrt{1 - x^{2}}}",),
+    domain="-1 <= x <= 1 (the derivative is infinite at -1 and 1)",
+)
+atan = register(
+    "atan", inputs=("x",), forward=np.arctan,
+    vjps=(lambda g, x: g / (x * x + 1),),
+    grad_fn_name="AtanBackward0", formula="atan(x)", latex=r"\arctan x",
+    derivatives=("1 / (1 + x^2)",), derivatives_latex=(r"\frac{1}{1 + x^{2}}",),
+)
+sinh = register(
+    "sinh", inputs=("x",), forward=np.sinh,
+    vjps=(lambda xp, g, x: _keep_zero(xp, g, g * xp.cosh(x)),),
+    grad_fn_name="SinhBackward0", formula="sinh(x)", latex=r"\sinh x",
+    derivatives=("cosh(x)",), derivatives_latex=(r"\cosh x",), domain=_HYPERBOLIC_DOMAIN,
+)
+cosh = register(
+    "cosh", inputs=("x",), forward=np.cosh,
+    vjps=(lambda xp, g, x: _keep_zero(xp, g, g * xp.sinh(x)),),
+    grad_fn_name="CoshBackward0", formula="cosh(x)", latex=r"\cosh x",
+    derivatives=("sinh(x)",), derivatives_latex=(r"\sinh x",), domain=_HYPERBOLIC_DOMAIN,
+)
+
+
+def _step(name, forward, grad_fn_name, latex):
+    """floor, ceil, round, trunc: flat between jumps, so their gradient is 0 (as PyTorch's)."""
+    return register(
+        name, inputs=("x",), forward=forward, vjps=(lambda xp, g: xp.zeros_like(g),),
+        grad_fn_name=grad_fn_name, formula=f"{name}(x)", latex=latex,
+        derivatives=("0 (undefined at the jumps)",), derivatives_latex=("0",),
+    )
+
+
+floor = _step("floor", np.floor, "FloorBackward0", r"\lfloor x \rfloor")
+ceil = _step("ceil", np.ceil, "CeilBackward0", r"\lceil x \rceil")
+round = _step("round", np.round, "RoundBackward0", r"\operatorname{round} x")  # half to even
+trunc = _step("trunc", np.trunc, "TruncBackward0", r"\operatorname{trunc} x")
+
+leaky_relu = register(
+    "leaky_relu", inputs=("x",), params=("negative_slope",),
+    forward=lambda x, negative_slope: np.where(x > 0, x, x * negative_slope),
+    vjps=(lambda xp, g, x, negative_slope: xp.where(x > 0, g, g * negative_slope),),
+    grad_fn_name="LeakyReluBackward0", formula="x if x > 0 else negative_slope * x",
+    latex=r"\begin{cases} x & x > 0 \\ a x & x \le 0 \end{cases}",
+    derivatives=("1 if x > 0 else negative_slope",),
+    derivatives_latex=(r"\begin{cases} 1 & x > 0 \\ a & x \le 0 \end{cases}",),
+)
+elu = register(
+    "elu", inputs=("x",), params=("alpha",),
+    forward=lambda x, alpha: np.where(x > 0, x, alpha * np.expm1(x)),
+    vjps=(lambda xp, g, x, alpha: xp.where(x > 0, g, g * (alpha * xp.exp(x))),),
+    grad_fn_name="EluBackward0", formula="x if x > 0 else alpha * (exp(x) - 1)",
+    latex=r"\begin{cases} x & x > 0 \\ \alpha (e^{x} - 1) & x \le 0 \end{cases}",
+    derivatives=("1 if x > 0 else alpha * exp(x)",),
+    derivatives_latex=(r"\begin{cases} 1 & x > 0 \\ \alpha e^{x} & x \le 0 \end{cases}",),
+)
+
+
+def _silu_gradient(xp, g, x):
+    s = 1 / (1 + xp.exp(-x))  # PyTorch's: g * s * (1 + x * (1 - s))
+    return g * s * (1 + x * (1 - s))
+
+
+silu = register(
+    "silu", inputs=("x",), forward=lambda x: x / (1 + np.exp(-x)),
+    vjps=(_silu_gradient,),
+    grad_fn_name="SiluBackward0", formula="x * sigmoid(x)", latex=r"x\,\sigma(x)",
+    derivatives=("sigmoid(x) * (1 + x * (1 - sigmoid(x)))",),
+    derivatives_latex=(r"\sigma(x)\,(1 + x (1 - \sigma(x)))",),
+)

@@ -38,6 +38,8 @@ class numpy_ns:
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)
     sign = staticmethod(np.sign)
+    sinh = staticmethod(np.sinh)
+    cosh = staticmethod(np.cosh)
     zeros_like = staticmethod(np.zeros_like)
     matmul = staticmethod(np.matmul)
     floor_divide = staticmethod(np.floor_divide)
@@ -148,7 +150,7 @@ def _fill_tensor_ns():
     # Imported late: the functional API needs the Tensor class, which needs the registry.
     from .. import functional as F
 
-    for name in ("cos", "sin", "exp", "log", "sign", "zeros_like", "matmul", "reshape", "where",
+    for name in ("cos", "sin", "sinh", "cosh", "exp", "log", "sign", "zeros_like", "matmul", "reshape", "where",
                  "sum_to", "unreduce", "narrow", "select", "getitem", "index_scatter", "astype",
                  "mT", "swapaxes", "permute", "floor_divide"):
         setattr(tensor_ns, name, staticmethod(getattr(F, name)))
