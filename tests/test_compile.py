@@ -468,7 +468,7 @@ def test_random_graphs_compiled_equal_eager_bit_for_bit(seed):
     assert compiled.eager_reason is None
 
 
-def test_var_std_norm_and_the_newer_elementwise_ops_compile_to_eagers_bits():
+def test_the_newer_ops_compile_to_eagers_bits():
     init = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=np.float32)
     F = gg.nn.functional
 
@@ -480,6 +480,10 @@ def test_var_std_norm_and_the_newer_elementwise_ops_compile_to_eagers_bits():
             activations = F.silu(w) + F.elu(w) * F.leaky_relu(w, 0.1) + w.floor() + w.round()
             curves = (w / 4).asin() + w.atan() * w.sinh() + w.cosh().log2() + w.exp2().rsqrt()
             loss = loss + (activations * curves).sum()
+            square = w[:, :2]
+            moved = w.cumsum(1).flip(0) * w.masked_fill(w > 1, 0.0) + gg.atan2(w, w.flip(1))
+            loss = loss + moved.prod(1).sum() + w.prod() + square.tril().sum() * square.triu(1).trace()
+            loss = loss + gg.outer(w[0], w[1]).sum()
             loss.backward()
             with gg.no_grad():
                 w.sub_(0.1 * w.grad)

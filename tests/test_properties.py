@@ -295,6 +295,66 @@ def _extremum(name, draw, pool):
     return Step(name, (i, j), lambda lib, F, a, b: getattr(lib, name)(a, b), f"{name}({{}}, {{}})")
 
 
+@spec("atan2")
+def _atan2(name, draw, pool):
+    i, j = _pick_pair(draw, pool)
+    a, b = np.broadcast_arrays(pool[i], pool[j])
+    # singular at (0, 0), and it jumps from pi to -pi across a = 0 where b < 0
+    if not (_away(np.hypot(a, b)) and _away(np.where(b < 0, a, 1.0))):
+        return None
+    return Step(name, (i, j), lambda lib, F, a, b: lib.atan2(a, b), "atan2({}, {})")
+
+
+@spec("cumsum", "flip")
+def _along(name, draw, pool):
+    i = _pick(draw, pool, lambda a: a.ndim >= 1)
+    if i is None:
+        return None
+    ndim = pool[i].ndim
+    if name == "cumsum":
+        dim = draw(st.sampled_from(range(-ndim, ndim)))
+        return Step(name, (i,), lambda lib, F, x: x.cumsum(dim), f"cumsum({{}}, {dim})")
+    dims = draw(st.sampled_from([d for d in [(0,), (-1,), (0, -1)] if len({k % ndim for k in d}) == len(d)]))
+    return Step(name, (i,), lambda lib, F, x: x.flip(dims), f"flip({{}}, {dims})")
+
+
+@spec("prod")
+def _prod(name, draw, pool):
+    i = _pick(draw, pool, lambda a: a.size > 0)
+    if i is None:
+        return None
+    ndim = pool[i].ndim
+    dim = draw(st.sampled_from([None, *[(d, keep) for d in range(-ndim, ndim) for keep in (False, True)]]))
+    # Entries clear of 0, like PyTorch's formula g * prod / x needs: near 0 its second
+    # derivative cancels catastrophically (1/x - x/x^2), and at 0 it is not supported.
+    text, guard = _nonzero(pool[i])
+    text = _guarded("{0}", (text,))
+    if dim is None:
+        return Step(name, (i,), lambda lib, F, x: guard(lib, x).prod(), f"prod({text})")
+    return Step(name, (i,), lambda lib, F, x: guard(lib, x).prod(dim[0], keepdim=dim[1]),
+                f"prod({text}, {dim[0]}, keepdim={dim[1]})")
+
+
+@spec("tril", "triu", "trace")
+def _matrix_part(name, draw, pool):
+    i = _pick(draw, pool, lambda a: a.ndim == 2 if name == "trace" else a.ndim >= 2)
+    if i is None:
+        return None
+    if name == "trace":
+        return Step(name, (i,), lambda lib, F, x: x.trace(), "trace({})")
+    diagonal = draw(st.sampled_from([-1, 0, 1]))
+    return Step(name, (i,), lambda lib, F, x: getattr(x, name)(diagonal), f"{name}({{}}, {diagonal})")
+
+
+@spec("masked_fill")
+def _masked_fill(name, draw, pool):
+    i = _pick(draw, pool)
+    if not _away(pool[i] - 0.3):  # the mask x > 0.3 would flip under a finite difference
+        return None
+    return Step(name, (i,), lambda lib, F, x: x.masked_fill(x > 0.3, -0.5),
+                "masked_fill({0}, {0} > 0.3, -0.5)")
+
+
 @spec("where")
 def _where(name, draw, pool):
     i, j = _pick_pair(draw, pool)

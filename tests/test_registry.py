@@ -46,6 +46,9 @@ positive = sampler(lambda rng, shape: rng.uniform(0.5, 2, shape))
 # At least 0.5 away from 0: the kink of abs/relu/sign and the pole of 1/x.
 nonzero = sampler(lambda rng, shape: rng.uniform(0.5, 2, shape) * rng.choice([-1, 1], shape))
 inside_pi_over_2 = sampler(lambda rng, shape: rng.uniform(-1, 1, shape))
+# Away from 0 but for one entry that is exactly 0 (prod's gradient there is the others' product).
+with_a_zero = sampler(lambda rng, shape: np.where(np.arange(int(np.prod(shape))).reshape(shape) == 1, 0.0,
+                                                  rng.uniform(0.5, 2, shape) * rng.choice([-1, 1], shape)))
 inside_unit = sampler(lambda rng, shape: rng.uniform(-0.9, 0.9, shape))  # asin, acos: clear of +-1
 # At least 0.1 from an integer and 0.15 from a half: floor, ceil, trunc and round are flat there.
 clear_of_jumps = sampler(lambda rng, shape: rng.choice([-2, -1, 0, 1, 2], shape)
@@ -177,6 +180,36 @@ CASES = {
     "elu": unary(F.elu, nonzero) + [
         case("alpha", [(nonzero, (2, 3))], lambda x: F.elu(x, alpha=0.5))],
     "silu": unary(F.silu),
+    "atan2": binary(gg.atan2, domains=(real, nonzero)),
+    "masked_fill": [
+        case("matrix", [(real, (2, 3))],
+             lambda x: x.masked_fill(gg.tensor([[True, False, False], [False, True, True]]), 0.5)),
+        case("broadcast-mask", [(real, (2, 3))],
+             lambda x: gg.masked_fill(x, gg.tensor([False, True, False]), -1.0))],
+    "cumsum": [
+        case("vector", [(real, (3,))], lambda x: gg.cumsum(x, 0)),
+        case("matrix-dim1", [(real, (2, 3))], lambda x: x.cumsum(1)),
+        case("matrix-negative-dim", [(real, (2, 3))], lambda x: x.cumsum(-2))],
+    "prod": [
+        case("vector", [(nonzero, (3,))], gg.prod),
+        case("matrix-dim", [(nonzero, (2, 3))], lambda x: gg.prod(x, 1)),
+        case("matrix-dim-keepdim", [(nonzero, (2, 3))], lambda x: x.prod(0, keepdim=True)),
+        # exact where an entry is 0 (the product of the others); not twice differentiable there
+        case("a-zero", [(with_a_zero, (2, 3))], gg.prod, second_order=False),
+        case("a-zero-dim", [(with_a_zero, (2, 3))], lambda x: x.prod(1), second_order=False)],
+    "trace": [
+        case("square", [(real, (3, 3))], gg.trace),
+        case("wide", [(real, (2, 3))], lambda x: x.trace())],
+    "flip": [
+        case("vector", [(real, (3,))], lambda x: gg.flip(x, 0)),
+        case("matrix-both", [(real, (2, 3))], lambda x: x.flip((0, 1)))],
+    "tril": [
+        case("square", [(real, (3, 3))], gg.tril),
+        case("below", [(real, (3, 4))], lambda x: x.tril(-1)),
+        case("batch", [(real, (2, 3, 3))], lambda x: gg.tril(x, 1))],
+    "triu": [
+        case("square", [(real, (3, 3))], gg.triu),
+        case("above", [(real, (4, 3))], lambda x: x.triu(1))],
     "abs": unary(gg.abs, nonzero),
     "maximum": binary(gg.maximum, domains=(odd_grid, even_grid)),
     "minimum": binary(gg.minimum, domains=(odd_grid, even_grid)),

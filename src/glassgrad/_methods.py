@@ -12,13 +12,14 @@ _METHODS = (
     "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal rsqrt log2 log10 exp2 asin arcsin "
     "acos arccos atan arctan sinh cosh floor ceil round trunc fix relu abs neg sign square "
     "add sub mul div remainder floor_divide pow maximum minimum clamp clip where "
-    "sum mean max min amax amin argmax argmin var std norm logsumexp logaddexp xlogy softmax log_softmax all any "
+    "sum mean max min amax amin argmax argmin var std norm prod cumsum trace atan2 arctan2 masked_fill "
+    "flip tril triu outer ger logical_not logsumexp logaddexp xlogy softmax log_softmax all any "
     "mm matmul dot mv reshape view flatten squeeze unsqueeze transpose swapaxes permute expand "
     "expand_as view_as reshape_as clone isnan isinf isfinite isclose allclose equal eq ne gt ge lt le"
 ).split()
 
 _INPLACE = ("exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal rsqrt log2 log10 exp2 asin acos "
-            "atan sinh cosh floor ceil round trunc relu abs neg clamp clip pow").split()
+            "atan sinh cosh floor ceil round trunc relu abs neg clamp clip pow masked_fill tril triu").split()
 
 
 def _inplace_method(function):

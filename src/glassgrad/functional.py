@@ -28,7 +28,8 @@ __all__ = (
     "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal rsqrt log2 log10 exp2 asin arcsin "
     "acos arccos atan arctan sinh cosh floor ceil round trunc fix relu abs neg sign square add sub "
     "mul div remainder floor_divide pow maximum minimum clamp clip where sum mean max min amax amin "
-    "argmax argmin var std norm logsumexp logaddexp xlogy softmax log_softmax all any mm matmul dot mv reshape view flatten squeeze unsqueeze "
+    "argmax argmin var std norm prod cumsum trace atan2 arctan2 masked_fill flip tril triu outer ger "
+    "logical_not logsumexp logaddexp xlogy softmax log_softmax all any mm matmul dot mv reshape view flatten squeeze unsqueeze "
     "transpose swapaxes permute t expand expand_as view_as reshape_as cat concat concatenate stack "
     "clone detach numel is_tensor is_floating_point eq ne gt ge lt le isnan isinf isfinite isclose allclose equal"
 ).split()
@@ -95,6 +96,76 @@ acos = arccos = _unary(E.acos)
 atan = arctan = _unary(E.atan)
 sinh = _unary(E.sinh)
 cosh = _unary(E.cosh)
+
+
+def atan2(input, other):
+    """The angle of the point (other, input): arctan(input / other) in the right quadrant."""
+    _expect_tensor("atan2", input)
+    return _binary(E.atan2, input, other, true_division=True)
+
+
+arctan2 = atan2
+
+
+def masked_fill(input, mask, value):
+    """``input`` with ``value`` where ``mask`` (a bool tensor broadcast to its shape) is True."""
+    mask_data = _array("masked_fill", mask)
+    if mask_data.dtype != np.bool_:
+        raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype "
+                           f"{_dtype.from_numpy_dtype(mask_data.dtype)}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError("masked_fill only supports a 0-dimensional value tensor, but got "
+                               f"tensor with {value.ndim} dimension(s).")
+        value = value.item()
+    _expect_number("masked_fill", "value", value)
+    shape = _array("masked_fill", input).shape
+    try:
+        fits = np.broadcast_shapes(mask_data.shape, shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise RuntimeError(f"masked_fill: the mask of shape {list(mask_data.shape)} does not "
+                           f"broadcast to the input's shape {list(shape)}")
+    return apply(E.masked_fill, (input,), {"mask": mask_data, "value": value})
+
+
+def flip(input, dims):
+    """A copy of ``input`` with the order of its entries reversed along each of ``dims``."""
+    ndim = _array("flip", input).ndim
+    dims = tuple(dims) if isinstance(dims, (list, tuple)) else (dims,)
+    axes = tuple(_dim(d, ndim) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"flip: dims has a dimension more than once: {list(dims)}")
+    return apply(S.flip, (input,), {"dims": axes})
+
+
+def tril(input, diagonal=0):
+    """``input`` with the entries above diagonal ``diagonal`` set to 0 (the last two dims)."""
+    if _array("tril", input).ndim < 2:
+        raise RuntimeError("tril: input tensor must have at least 2 dimensions")
+    return apply(S.tril, (input,), {"diagonal": diagonal})
+
+
+def triu(input, diagonal=0):
+    """``input`` with the entries below diagonal ``diagonal`` set to 0 (the last two dims)."""
+    if _array("triu", input).ndim < 2:
+        raise RuntimeError("triu: input tensor must have at least 2 dimensions")
+    return apply(S.triu, (input,), {"diagonal": diagonal})
+
+
+def outer(input, vec2):
+    """The outer product of two vectors: out[i, j] = input[i] * vec2[j]."""
+    if _array("outer", input).ndim != 1 or _array("outer", vec2).ndim != 1:
+        raise RuntimeError(f"outer: expected 1-D vectors, got {input.ndim}-D and {vec2.ndim}-D")
+    return input.reshape(-1, 1) * vec2
+
+
+ger = outer
+
+
+def logical_not(input):
+    return Tensor._wrap(np.logical_not(_array("logical_not", input)))
 
 
 def _rounding(op):
@@ -396,6 +467,38 @@ def _spread(function, op, input, dim, unbiased, keepdim, correction):
                       "less than the reduction factor (input numel divided by output numel).",
                       UserWarning, stacklevel=3)
     return apply(op, (input,), {"dim": dims, "keepdim": keepdim, "correction": correction})
+
+
+def prod(input, dim=None, keepdim=False, dtype=None):
+    """The product of all elements, or along one ``dim``; its gradient is exact where some
+    entries are 0 (the product of the others, not prod / x)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    elif _array("prod", input).dtype.kind in "bui" and input._data.dtype != np.int64:
+        input = _cast(input, np.dtype(np.int64))
+    if dim is None:
+        return apply(R.prod, (input,), {"dim": None, "keepdim": False}, name="ProdBackward0")
+    axis = None if input.ndim == 0 else _dim(dim, input.ndim)
+    return apply(R.prod, (input,), {"dim": axis, "keepdim": keepdim and input.ndim > 0})
+
+
+def cumsum(input, dim, dtype=None):
+    """Running sums along ``dim``: out[i] = input[0] + ... + input[i]."""
+    if dtype is not None:
+        input = input.to(dtype)
+    elif _array("cumsum", input).dtype.kind in "bui" and input._data.dtype != np.int64:
+        input = _cast(input, np.dtype(np.int64))
+    if input.ndim == 0:
+        _dim(dim, 0)  # range check: a 0-d tensor takes dim 0 or -1
+        return input.clone()
+    return apply(R.cumsum, (input,), {"dim": _dim(dim, input.ndim)})
+
+
+def trace(input):
+    """The sum of the diagonal of a matrix."""
+    if _array("trace", input).ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return apply(R.trace, (input,))
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):

@@ -740,6 +740,14 @@ class Tensor:
         from .factories import tensor
         return tensor(data, dtype=self.dtype)
 
+    def new_zeros(self, *size, dtype=None, requires_grad=False):
+        from .factories import zeros
+        return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False):
+        from .factories import ones
+        return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
 
 _REVERSED = [{"dims": tuple(range(n - 1, -1, -1))} for n in range(8)]  # shared: params are read-only
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",

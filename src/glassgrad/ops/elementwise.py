@@ -502,3 +502,21 @@ silu = register(
     derivatives=("sigmoid(x) * (1 + x * (1 - sigmoid(x)))",),
     derivatives_latex=(r"\sigma(x)\,(1 + x (1 - \sigma(x)))",),
 )
+atan2 = register(
+    "atan2", broadcasts=True, inputs=("a", "b"), forward=np.arctan2,
+    # PyTorch's order: g * b * (1 / (a^2 + b^2)) and g * -a * (1 / (a^2 + b^2))
+    vjps=(lambda g, a, b: g * b * (1 / (a * a + b * b)),
+          lambda g, a, b: g * -a * (1 / (a * a + b * b))),
+    grad_fn_name="Atan2Backward0", formula="atan2(a, b)", latex=r"\operatorname{atan2}(a, b)",
+    derivatives=("b / (a^2 + b^2)", "-a / (a^2 + b^2)"),
+    derivatives_latex=(r"\frac{b}{a^{2} + b^{2}}", r"-\frac{a}{a^{2} + b^{2}}"),
+    domain="all (a, b) but (0, 0), where the derivatives are undefined",
+)
+masked_fill = register(
+    "masked_fill", inputs=("x",), params=("mask", "value"),
+    forward=lambda x, mask, value: np.where(mask, np.asarray(value, dtype=x.dtype), x),
+    vjps=(lambda xp, g, mask: xp.where(mask, 0.0, g),),
+    grad_fn_name="MaskedFillBackward0", formula="value where mask, else x",
+    latex=r"\begin{cases} v & \text{mask} \\ x & \text{otherwise} \end{cases}",
+    derivatives=("0 where mask, else 1",), derivatives_latex=(r"\mathbb{1}[\lnot\text{mask}]",),
+)

@@ -43,6 +43,16 @@ class numpy_ns:
     zeros_like = staticmethod(np.zeros_like)
     matmul = staticmethod(np.matmul)
     floor_divide = staticmethod(np.floor_divide)
+    tril = staticmethod(np.tril)
+    triu = staticmethod(np.triu)
+
+    @staticmethod
+    def flip(a, dims):
+        return np.flip(a, dims).copy()
+
+    @staticmethod
+    def cumsum(a, dim):
+        return np.cumsum(a, axis=dim)
 
     @staticmethod
     def reshape(a, shape):
@@ -152,7 +162,7 @@ def _fill_tensor_ns():
 
     for name in ("cos", "sin", "sinh", "cosh", "exp", "log", "sign", "zeros_like", "matmul", "reshape", "where",
                  "sum_to", "unreduce", "narrow", "select", "getitem", "index_scatter", "astype",
-                 "mT", "swapaxes", "permute", "floor_divide"):
+                 "mT", "swapaxes", "permute", "floor_divide", "tril", "triu", "flip", "cumsum"):
         setattr(tensor_ns, name, staticmethod(getattr(F, name)))
     tensor_ns.sum = staticmethod(lambda a, dim, keepdim: F.sum(a, dim, keepdim))
     tensor_ns.keep_where = staticmethod(lambda condition, g: F.where(condition, g, 0.0))

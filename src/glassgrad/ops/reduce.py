@@ -182,3 +182,63 @@ norm = register(
     derivatives_latex=(r"\frac{x_i}{\lVert x \rVert_2},\ \operatorname{sign}(x_i)",),
     domain=_SUM_DOMAIN,
 )
+
+
+# ----- running and whole products and sums: cumsum, prod, trace ---------------------------------
+
+cumsum = register(
+    "cumsum", inputs=("x",), params=("dim",),
+    forward=lambda x, dim: np.cumsum(x, axis=dim),
+    # each x_i reaches every later partial sum: the gradient is g summed from the end
+    vjps=(lambda xp, g, dim: xp.flip(xp.cumsum(xp.flip(g, (dim,)), dim), (dim,)),),
+    grad_fn_name="CumsumBackward0", formula="x_1 + ... + x_i along dim",
+    latex=r"\sum_{j \le i} x_j",
+    derivatives=("1 for every later partial sum",), derivatives_latex=(r"\mathbb{1}[j \le i]",),
+    domain=_SUM_DOMAIN,
+)
+
+
+def _prod(x, dim, keepdim):
+    return np.asarray(np.prod(x, axis=dim, keepdims=keepdim))
+
+
+def _product_of_the_others(x, dim):
+    """For each x_i, the product of the other entries along ``dim`` (None: all), without
+    dividing: exact where x has zeros. The products before i times the products after i."""
+    flat = dim is None
+    a = x.reshape(-1) if flat else x
+    axis = 0 if flat else dim
+    ones = np.ones_like(np.take(a, [0], axis=axis))
+    before = np.concatenate([ones, np.cumprod(a, axis=axis)], axis=axis)
+    after = np.flip(np.cumprod(np.flip(a, axis), axis=axis), axis)
+    after = np.concatenate([after, ones], axis=axis)
+    n = a.shape[axis]
+    others = np.take(before, range(n), axis=axis) * np.take(after, range(1, n + 1), axis=axis)
+    return others.reshape(x.shape) if flat else others
+
+
+def _prod_gradient(xp, g, x, out, dim, keepdim):
+    """PyTorch's: g * (prod / x) when no x is 0; else the product of the other entries."""
+    axes = None if dim is None else (dim,)
+    spread = xp.unreduce(g, x.shape, axes, keepdim)
+    if not (xp.data(x) == 0).any():
+        return spread * (xp.unreduce(out, x.shape, axes, keepdim) / x)
+    if xp is not numpy_ns:
+        raise NotImplementedError("prod: a second derivative where the input has zeros is not supported")
+    return spread * _product_of_the_others(x, dim)
+
+
+prod = register(
+    "prod", inputs=("x",), params=("dim", "keepdim"), forward=_prod, vjps=(_prod_gradient,),
+    grad_fn_name="ProdBackward1", formula="x_1 * x_2 * ... * x_n", latex=r"\prod_i x_i",
+    derivatives=("the product of the other entries",), derivatives_latex=(r"\prod_{j \ne i} x_j",),
+    domain=Domain("all real numbers; overflows past the dtype's max (3.4e38 in float32)",
+                  lambda finfo, **_: [("|prod(x)|", "<=", float(finfo.max))]),
+)
+trace = register(
+    "trace", inputs=("x",), forward=lambda x: np.asarray(np.trace(x)),
+    vjps=(lambda xp, g, x: g * np.eye(*x.shape, dtype=xp.data(g).dtype),),
+    grad_fn_name="TraceBackward0", formula="sum of the diagonal of x", latex=r"\operatorname{tr} x",
+    derivatives=("1 on the diagonal, 0 elsewhere",), derivatives_latex=(r"\mathbb{1}[i = j]",),
+    domain=_SUM_DOMAIN,
+)

@@ -125,3 +125,30 @@ copy_into = register(
     grad_fn_name="CopyBackwards", formula="b copied into a", latex=r"a \leftarrow b",
     derivatives=("0", "1"), derivatives_latex=("0", "1"),
 )
+
+
+# ----- copies that move or mask entries: flip, tril, triu ---------------------------------------
+
+flip = register(
+    "flip", inputs=("x",), params=("dims",),
+    forward=lambda x, dims: np.flip(x, dims).copy(),  # a copy, as in PyTorch (NumPy's is a view)
+    vjps=(lambda xp, g, dims: xp.flip(g, dims),),
+    grad_fn_name="FlipBackward0", formula="x reversed along dims", latex=r"\operatorname{flip}(x)",
+    derivatives=("1 (entries move)",), derivatives_latex=("1",),
+)
+tril = register(
+    "tril", inputs=("x",), params=("diagonal",),
+    forward=lambda x, diagonal: np.tril(x, diagonal),
+    vjps=(lambda xp, g, diagonal: xp.tril(g, diagonal),),
+    grad_fn_name="TrilBackward0", formula="x on and below the diagonal, 0 above",
+    latex=r"\operatorname{tril}(x)",
+    derivatives=("1 on and below the diagonal, 0 above",), derivatives_latex=(r"\mathbb{1}[j \le i + k]",),
+)
+triu = register(
+    "triu", inputs=("x",), params=("diagonal",),
+    forward=lambda x, diagonal: np.triu(x, diagonal),
+    vjps=(lambda xp, g, diagonal: xp.triu(g, diagonal),),
+    grad_fn_name="TriuBackward0", formula="x on and above the diagonal, 0 below",
+    latex=r"\operatorname{triu}(x)",
+    derivatives=("1 on and above the diagonal, 0 below",), derivatives_latex=(r"\mathbb{1}[j \ge i + k]",),
+)
