@@ -775,6 +775,7 @@ REPR_CASES = {
     "norm_p1_dim": lambda t: t.norm(_leaf(t), 1, dim=0),
     "floor": lambda t: _leaf(t).floor(),
     "round": lambda t: t.round(_leaf(t)),
+    "round_decimals": lambda t: t.round(_leaf(t, t.float64) * 1.2345, decimals=2),
     "asin": lambda t: (_leaf(t) / 10).asin(),
     "cosh": lambda t: t.cosh(_leaf(t)),
     "rsqrt": lambda t: _leaf(t).abs().rsqrt(),
@@ -793,6 +794,12 @@ REPR_CASES = {
     "atan2": lambda t: t.atan2(_leaf(t), t.tensor(2.0)),
     "trace": lambda t: _leaf(t)[:, :2].trace(),
     "outer": lambda t: t.outer(_leaf(t)[0], _leaf(t)[1]),
+    "erf": lambda t: t.erf(_leaf(t, t.float64)),
+    "gelu": lambda t: t.nn.functional.gelu(_leaf(t)),
+    "gelu_tanh": lambda t: t.nn.functional.gelu(_leaf(t, t.float64), approximate="tanh"),
+    "gather": lambda t: _leaf(t).gather(1, t.tensor([[2, 0], [1, 1]])),
+    "index_select": lambda t: t.index_select(_leaf(t), 1, t.tensor([2, 0, 2])),
+    "bmm": lambda t: t.bmm(_leaf(t)[None], _leaf(t).T[None]),
     "max_all": lambda t: _leaf(t).max(),
     "max_dim_values": lambda t: _leaf(t).max(dim=0).values,
     "transpose_T": lambda t: _leaf(t).T,
@@ -1031,6 +1038,25 @@ def test_comparison_functions_and_methods_match_torch(name):
             if actual != expected:
                 mismatches.append(f"{form} {name}({left}, {right}): glassgrad {actual}, torch {expected}")
     assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("call", [
+    lambda t, x: t.gather(x, 1, t.tensor([[5]])), lambda t, x: t.gather(x, 1, t.tensor([[-1]])),
+    lambda t, x: x.gather(1, t.tensor([1])), lambda t, x: x.gather(1, t.tensor([[0.5]])),
+    lambda t, x: x.index_select(1, t.tensor([3])), lambda t, x: t.bmm(x, x),
+    lambda t, x: x.masked_fill(t.tensor([1, 0, 1]), 0.0), lambda t, x: x.flip((0, 0)),
+    lambda t, x: x[0].tril(), lambda t, x: t.trace(x[0])])
+def test_bad_arguments_to_the_newer_ops_raise_as_in_torch(call):
+    """The same exception type as PyTorch, and a message naming the op."""
+    def outcome(lib):
+        try:
+            call(lib, lib.ones(2, 3))
+        except Exception as error:  # noqa: BLE001  (whatever each library raises is compared)
+            return type(error), str(error)
+        return None, ""
+    (ours, message), (theirs, _) = outcome(gg), outcome(torch)
+    assert theirs is not None and ours is theirs, (ours, theirs)
+    assert "\n" not in message
 
 
 @pytest.mark.parametrize("value", [

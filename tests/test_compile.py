@@ -471,6 +471,7 @@ def test_random_graphs_compiled_equal_eager_bit_for_bit(seed):
 def test_the_newer_ops_compile_to_eagers_bits():
     init = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=np.float32)
     F = gg.nn.functional
+    picks, columns = gg.tensor([[2, 0], [1, 1]]), gg.tensor([2, 0, 2])
 
     def make():
         w = gg.tensor(init.copy(), requires_grad=True)
@@ -484,6 +485,8 @@ def test_the_newer_ops_compile_to_eagers_bits():
             moved = w.cumsum(1).flip(0) * w.masked_fill(w > 1, 0.0) + gg.atan2(w, w.flip(1))
             loss = loss + moved.prod(1).sum() + w.prod() + square.tril().sum() * square.triu(1).trace()
             loss = loss + gg.outer(w[0], w[1]).sum()
+            picked = w.gather(1, picks).erf() * F.gelu(w.index_select(1, columns)).sum()
+            loss = loss + picked.sum() + F.gelu(w, approximate="tanh").sum() + gg.bmm(w[None], w.T[None]).sum()
             loss.backward()
             with gg.no_grad():
                 w.sub_(0.1 * w.grad)

@@ -214,6 +214,8 @@ ELEMENTWISE = {
     "sinh": (lambda lib, F, x: lib.sinh(x), lambda a: _bounded(a, 5)),
     "cosh": (lambda lib, F, x: lib.cosh(x), lambda a: _bounded(a, 5)),
     "silu": (lambda lib, F, x: F.silu(x), None),
+    "erf": (lambda lib, F, x: lib.erf(x), None),
+    "gelu": (lambda lib, F, x: F.gelu(x), None),
 }
 
 

@@ -180,6 +180,8 @@ CASES = {
     "elu": unary(F.elu, nonzero) + [
         case("alpha", [(nonzero, (2, 3))], lambda x: F.elu(x, alpha=0.5))],
     "silu": unary(F.silu),
+    "erf": unary(gg.erf),
+    "gelu": unary(F.gelu) + [case("tanh", [(real, (2, 3))], lambda x: F.gelu(x, approximate="tanh"))],
     "atan2": binary(gg.atan2, domains=(real, nonzero)),
     "masked_fill": [
         case("matrix", [(real, (2, 3))],

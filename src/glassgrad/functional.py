@@ -28,7 +28,7 @@ __all__ = (
     "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal rsqrt log2 log10 exp2 asin arcsin "
     "acos arccos atan arctan sinh cosh floor ceil round trunc fix relu abs neg sign square add sub "
     "mul div remainder floor_divide pow maximum minimum clamp clip where sum mean max min amax amin "
-    "argmax argmin var std norm prod cumsum trace atan2 arctan2 masked_fill flip tril triu outer ger "
+    "argmax argmin var std norm prod cumsum trace erf gather index_select bmm atan2 arctan2 masked_fill flip tril triu outer ger "
     "logical_not logsumexp logaddexp xlogy softmax log_softmax all any mm matmul dot mv reshape view flatten squeeze unsqueeze "
     "transpose swapaxes permute t expand expand_as view_as reshape_as cat concat concatenate stack "
     "clone detach numel is_tensor is_floating_point eq ne gt ge lt le isnan isinf isfinite isclose allclose equal"
@@ -95,6 +95,7 @@ asin = arcsin = _unary(E.asin)
 acos = arccos = _unary(E.acos)
 atan = arctan = _unary(E.atan)
 sinh = _unary(E.sinh)
+erf = _unary(E.erf)
 cosh = _unary(E.cosh)
 
 
@@ -181,14 +182,15 @@ def _rounding(op):
 floor = _rounding(E.floor)
 ceil = _rounding(E.ceil)
 trunc = fix = _rounding(E.trunc)
-_round = _rounding(E.round)
 
 
 def round(input, *, decimals=0):
-    """To the nearest whole number, halves to even (PyTorch's and NumPy's rule)."""
-    if decimals != 0:
-        raise NotImplementedError("round(): decimals other than 0 are not supported")
-    return _round(input)
+    """To the nearest whole number (halves to even, PyTorch's and NumPy's rule), or to
+    ``decimals`` places; the dtype is kept and the gradient is 0."""
+    if _array("round", input).dtype.kind in "biu" and decimals == 0:
+        return input.clone()
+    return apply(E.round, (input,), {"decimals": decimals},
+                 name=None if decimals == 0 else "RoundBackward1")
 
 
 def relu(input):
@@ -492,6 +494,57 @@ def cumsum(input, dim, dtype=None):
         _dim(dim, 0)  # range check: a 0-d tensor takes dim 0 or -1
         return input.clone()
     return apply(R.cumsum, (input,), {"dim": _dim(dim, input.ndim)})
+
+
+def gather(input, dim, index):
+    """out[i][j] = input[index[i][j]][j] for dim 0 (and so on): ``index`` (int64) picks along
+    ``dim``, its other sizes no larger than input's."""
+    data, picks = _array("gather", input), _array("gather", index)
+    if data.ndim == 0:
+        raise RuntimeError("gather(): a 0-d input is not supported; index a 1-d tensor")
+    axis = _dim(dim, data.ndim)
+    if picks.dtype.kind not in "iu":
+        raise RuntimeError(f"gather(): Expected an integer index, got {_dtype.from_numpy_dtype(picks.dtype)}")
+    if picks.ndim != data.ndim or builtins.any(picks.shape[d] > data.shape[d] for d in range(data.ndim) if d != axis):
+        raise RuntimeError(f"gather(): index of shape {list(picks.shape)} does not fit input of shape "
+                           f"{list(data.shape)} along dimension {dim}")
+    _check_picks("gather", picks, dim, data.shape[axis])
+    grid = list(np.indices(picks.shape, sparse=True))
+    grid[axis] = picks  # out[i][j] = input[i][index[i][j]] for dim 1: the other axes count up
+    return apply(S.getitem, (input,), {"index": tuple(grid), "source_shape": data.shape},
+                 name="GatherBackward0")
+
+
+def _check_picks(function, picks, dim, size):
+    """PyTorch's error for an index outside 0 .. size - 1 (negative ones included)."""
+    if picks.size:
+        bad = picks.min() if picks.min() < 0 else picks.max()
+        if bad < 0 or bad >= size:
+            raise RuntimeError(f"{function}(): index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def index_select(input, dim, index):
+    """The entries of ``input`` at positions ``index`` (a 1-D integer tensor) along ``dim``."""
+    data, picks = _array("index_select", input), _array("index_select", index)
+    if picks.ndim > 1 or picks.dtype.kind not in "iu":
+        raise RuntimeError("index_select(): Index is supposed to be a vector of integers")
+    axis = _dim(dim, data.ndim)
+    _check_picks("index_select", picks, dim, data.shape[axis])
+    index = (slice(None),) * axis + (picks.reshape(-1),)
+    return apply(S.getitem, (input,), {"index": index, "source_shape": data.shape},
+                 name="IndexSelectBackward0")
+
+
+def bmm(input, mat2):
+    """Batched matrix products of two 3-D tensors: out[b] = input[b] @ mat2[b]."""
+    if _array("bmm", input).ndim != 3 or _array("bmm", mat2).ndim != 3:
+        raise RuntimeError(f"bmm: expected 3-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(f"bmm: batch1 and batch2 shapes cannot be multiplied "
+                           f"({list(input.shape)} and {list(mat2.shape)})")
+    if input._data.dtype != mat2._data.dtype:
+        _same_dtype("bmm", input, mat2, "mat2")
+    return apply(L.matmul, (input, mat2), name="BmmBackward0")
 
 
 def trace(input):

@@ -1,4 +1,5 @@
-"""``glassgrad.special``: PyTorch's ``torch.special`` names for the numerically stable functions.
+"""``glassgrad.special``: PyTorch's ``torch.special`` names for erf and the numerically stable
+functions.
 
 Each is the same function as in the main namespace (``glassgrad.special.xlogy`` is
 ``glassgrad.xlogy``), backed by a record in ``glassgrad/ops/stable.py`` or ``elementwise.py``.
@@ -8,8 +9,8 @@ Each is the same function as in the main namespace (``glassgrad.special.xlogy`` 
 tensor([0., 0.])
 """
 
-from .functional import expm1, log1p, log_softmax, logsumexp, sigmoid, softmax, xlogy
+from .functional import erf, expm1, log1p, log_softmax, logsumexp, sigmoid, softmax, xlogy
 
 expit = sigmoid
 
-__all__ = ["expit", "expm1", "log1p", "log_softmax", "logsumexp", "softmax", "xlogy"]
+__all__ = ["erf", "expit", "expm1", "log1p", "log_softmax", "logsumexp", "softmax", "xlogy"]

@@ -26,7 +26,7 @@ from ..tensor import Tensor
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "softmax",
-           "log_softmax", "relu", "leaky_relu", "elu", "silu", "sigmoid", "tanh", "softplus",
+           "log_softmax", "relu", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softplus",
            "logsigmoid", "log_sigmoid"]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -93,6 +93,14 @@ def elu(input, alpha=1.0, inplace=False):
     """x where x > 0, else alpha * (exp(x) - 1)."""
     return _activation("elu", _elementwise.elu, input, inplace, {"alpha": alpha},
                        inplace_name="EluBackward1")
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x), Phi the standard normal CDF (by erf); ``approximate="tanh"`` uses the tanh
+    approximation 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"gelu(): approximate must be 'none' or 'tanh', got {approximate!r}")
+    return _activation("gelu", _elementwise.gelu, input, False, {"approximate": approximate})
 
 
 def silu(input, inplace=False):

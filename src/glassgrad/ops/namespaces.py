@@ -162,7 +162,7 @@ def _fill_tensor_ns():
 
     for name in ("cos", "sin", "sinh", "cosh", "exp", "log", "sign", "zeros_like", "matmul", "reshape", "where",
                  "sum_to", "unreduce", "narrow", "select", "getitem", "index_scatter", "astype",
-                 "mT", "swapaxes", "permute", "floor_divide", "tril", "triu", "flip", "cumsum"):
+                 "mT", "swapaxes", "permute", "floor_divide", "tril", "triu", "flip", "cumsum", "erf"):
         setattr(tensor_ns, name, staticmethod(getattr(F, name)))
     tensor_ns.sum = staticmethod(lambda a, dim, keepdim: F.sum(a, dim, keepdim))
     tensor_ns.keep_where = staticmethod(lambda condition, g: F.where(condition, g, 0.0))
