@@ -426,6 +426,19 @@ def _mm(name, draw, pool):
     return Step(name, (i, j), lambda lib, F, a, b: lib.mm(a, b), "mm({}, {})")
 
 
+@spec("addmm")
+def _addmm(name, draw, pool):
+    """F.linear(a, a, bias) = bias + a @ a.T, the bias another value that broadcasts to it."""
+    i = _pick(draw, pool, lambda a: a.ndim == 2)
+    if i is None:
+        return None
+    rows = pool[i].shape[0]
+    j = _pick(draw, pool, lambda b: 1 <= b.ndim <= 2 and _widens_to(b.shape, (rows, rows)))
+    if j is None:
+        return None
+    return Step(name, (i, j), lambda lib, F, a, b: F.linear(a, a, b), "linear({0}, {0}, {1})")
+
+
 @spec("matmul")
 def _matmul(name, draw, pool):
     i = _pick(draw, pool, lambda a: a.ndim >= 1)

@@ -740,6 +740,25 @@ class Tensor:
         from .factories import tensor
         return tensor(data, dtype=self.dtype)
 
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None):
+        """Fill with uniform samples from [from_, to): PyTorch's numbers after the same seed."""
+        from . import random
+        return self._fill_random(random.uniform_array(self._data.shape, self._data.dtype, from_, to,
+                                                      generator), "uniform_")
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill with normal samples: PyTorch's numbers after the same seed."""
+        from . import random
+        return self._fill_random(random.normal_array(self._data.shape, self._data.dtype, mean, std,
+                                                     generator), "normal_")
+
+    def _fill_random(self, values, name):
+        if self._requires_grad and grad_mode.enabled:
+            self._check_inplace_allowed()  # a leaf that requires grad: fill it under no_grad()
+        self._write(values, name)
+        self._bump_version()
+        return self
+
     def new_zeros(self, *size, dtype=None, requires_grad=False):
         from .factories import zeros
         return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)

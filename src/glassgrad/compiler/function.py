@@ -218,7 +218,8 @@ def _parameters_source(signature):
 def _describe_argument(call, path, value, conditions, namespace):
     source = path[0] + "".join(f"[{p!r}]" for p in path[1:])
     if isinstance(value, Tensor):
-        conditions.append(f"{source}.__class__ is not Tensor")
+        # a subclass (nn.Parameter) is read like a Tensor; the class test keeps Tensor's guard fast
+        conditions.append(f"{source}.__class__ is not Tensor and not isinstance({source}, Tensor)")
         if id(value) in call.arg_paths:  # the same tensor twice: the program assumes it is
             conditions.append(f"{source} is not {_path_text(call.arg_paths[id(value)][1])}")
             return

@@ -21,12 +21,13 @@ from .._methods import _inplace_method
 from ..autograd.graph import apply as _apply
 from ..factories import tensor as _tensor
 from ..ops import elementwise as _elementwise
+from ..ops import linalg as _linalg
 from ..ops import stable as _stable
 from ..tensor import Tensor
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "softmax",
-           "log_softmax", "relu", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softplus",
+           "log_softmax", "linear", "relu", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softplus",
            "logsigmoid", "log_sigmoid"]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -81,6 +82,23 @@ def _implicit_dim(function, ndim):
 def relu(input, inplace=False):
     """max(x, 0), elementwise."""
     return input.relu_() if inplace else G.relu(input)
+
+
+def linear(input, weight, bias=None):
+    """``input @ weight.T + bias``: for a batch of rows one AddmmBackward0 node, as in PyTorch."""
+    if not isinstance(input, Tensor) or input.ndim == 0:
+        raise RuntimeError("linear(): the input must be a tensor of at least 1 dimension")
+    if input.shape[-1] != weight.shape[-1] or weight.ndim != 2:
+        raise RuntimeError(f"linear(): input of shape {list(input.shape)} and weight of shape "
+                           f"{list(weight.shape)} cannot be multiplied")
+    if bias is None:
+        return G.matmul(input, weight.t())
+    if len({input.dtype, weight.dtype, bias.dtype}) > 1:
+        raise RuntimeError(f"linear(): input, weight and bias must have the same dtype, got "
+                           f"{input.dtype}, {weight.dtype} and {bias.dtype}")
+    rows = input if input.ndim == 2 else input.reshape(-1, input.shape[-1])
+    out = _apply(_linalg.addmm, (bias, rows, weight.t()))
+    return out if input.ndim == 2 else out.reshape(*input.shape[:-1], weight.shape[0])
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):

@@ -6,7 +6,7 @@ axes broadcast); its vjps promote the same way and let ``sum_to`` undo batch bro
 
 import numpy as np
 
-from .registry import register
+from .registry import register, unchanged
 
 
 def _mm(a, b):
@@ -104,3 +104,12 @@ def matmul_grad_fn_name(a_ndim, b_ndim):
     if a_ndim == 2:
         return "CloneBackward0"
     return "UnsafeViewBackward0"
+addmm = register(
+    "addmm", broadcasts=True, inputs=("bias", "a", "b"),
+    forward=lambda bias, a, b: bias + matrix_product(a, b),
+    # the bias's gradient is g, summed over the rows it was broadcast along (the engine does that)
+    vjps=(unchanged, lambda g, b: matrix_product(g, b.T), lambda g, a: matrix_product(a.T, g)),
+    grad_fn_name="AddmmBackward0", formula="bias + a @ b", latex="c + A B",
+    derivatives=("1", "g @ b.T", "a.T @ g"), derivatives_latex=("1", r"G B^{\top}", r"A^{\top} G"),
+    domain="a is n x k, b is k x m, bias broadcasts to n x m",
+)
