@@ -9,17 +9,21 @@ from .autograd import grad_mode
 from .tensor import Tensor, _cast_error
 
 _METHODS = (
-    "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal rsqrt log2 log10 exp2 asin arcsin "
-    "acos arccos atan arctan sinh cosh floor ceil round trunc fix relu abs neg sign square "
-    "add sub mul div remainder floor_divide pow maximum minimum clamp clip where "
-    "sum mean max min amax amin argmax argmin var std norm prod cumsum trace erf gather index_select bmm atan2 arctan2 masked_fill "
-    "flip tril triu outer ger logical_not logsumexp logaddexp xlogy softmax log_softmax all any "
-    "mm matmul dot mv reshape view flatten squeeze unsqueeze transpose swapaxes permute expand "
-    "expand_as view_as reshape_as clone isnan isinf isfinite isclose allclose equal eq ne gt ge lt le"
+    "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal rsqrt log2 log10 exp2 asin "
+    "arcsin acos arccos atan arctan sinh cosh floor ceil round trunc fix relu abs neg sign "
+    "square add sub mul div remainder floor_divide pow maximum minimum clamp clip where sum "
+    "mean max min amax amin argmax argmin var std norm prod cumsum trace erf gather "
+    "index_select bmm atan2 arctan2 masked_fill flip tril triu outer ger logical_not "
+    "logsumexp logaddexp xlogy softmax log_softmax all any mm matmul dot mv reshape view "
+    "flatten squeeze unsqueeze transpose swapaxes permute expand expand_as view_as "
+    "reshape_as clone isnan isinf isfinite isclose allclose equal eq ne gt ge lt le"
 ).split()
 
-_INPLACE = ("exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal rsqrt log2 log10 exp2 asin acos "
-            "atan sinh cosh floor ceil round trunc relu abs neg clamp clip pow masked_fill tril triu").split()
+_INPLACE = (
+    "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal rsqrt log2 log10 exp2 asin "
+    "acos atan sinh cosh floor ceil round trunc relu abs neg clamp clip pow masked_fill tril "
+    "triu"
+).split()
 
 
 def _inplace_method(function):

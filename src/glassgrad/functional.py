@@ -25,13 +25,15 @@ from .tensor import (Tensor, _binary, _cast, _dim, _expect_number, _expect_tenso
                      _floor_divide, _operand, _promote)
 
 __all__ = (
-    "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal rsqrt log2 log10 exp2 asin arcsin "
-    "acos arccos atan arctan sinh cosh floor ceil round trunc fix relu abs neg sign square add sub "
-    "mul div remainder floor_divide pow maximum minimum clamp clip where sum mean max min amax amin "
-    "argmax argmin var std norm prod cumsum trace erf gather index_select bmm atan2 arctan2 masked_fill flip tril triu outer ger "
-    "logical_not logsumexp logaddexp xlogy softmax log_softmax all any mm matmul dot mv reshape view flatten squeeze unsqueeze "
-    "transpose swapaxes permute t expand expand_as view_as reshape_as cat concat concatenate stack "
-    "clone detach numel is_tensor is_floating_point eq ne gt ge lt le isnan isinf isfinite isclose allclose equal"
+    "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal rsqrt log2 log10 exp2 asin "
+    "arcsin acos arccos atan arctan sinh cosh floor ceil round trunc fix relu abs neg sign "
+    "square add sub mul div remainder floor_divide pow maximum minimum clamp clip where sum "
+    "mean max min amax amin argmax argmin var std norm prod cumsum trace erf gather "
+    "index_select bmm atan2 arctan2 masked_fill flip tril triu outer ger logical_not "
+    "logsumexp logaddexp xlogy softmax log_softmax all any mm matmul dot mv reshape view "
+    "flatten squeeze unsqueeze transpose swapaxes permute t expand expand_as view_as "
+    "reshape_as cat concat concatenate stack clone detach numel is_tensor is_floating_point "
+    "eq ne gt ge lt le isnan isinf isfinite isclose allclose equal"
 ).split()
 
 class _ReturnType(tuple):
@@ -95,8 +97,8 @@ asin = arcsin = _unary(E.asin)
 acos = arccos = _unary(E.acos)
 atan = arctan = _unary(E.atan)
 sinh = _unary(E.sinh)
-erf = _unary(E.erf)
 cosh = _unary(E.cosh)
+erf = _unary(E.erf)
 
 
 def atan2(input, other):

@@ -27,8 +27,8 @@ from ..tensor import Tensor
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "softmax",
-           "log_softmax", "linear", "relu", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softplus",
-           "logsigmoid", "log_sigmoid"]
+           "log_softmax", "linear", "relu", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh",
+           "softplus", "logsigmoid", "log_sigmoid"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 

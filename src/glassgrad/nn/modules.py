@@ -125,14 +125,15 @@ class Module:
         if strict and (missing or unexpected):
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}: "
                                f"missing keys {missing}, unexpected keys {unexpected}")
+        loaded = {name: value for name, value in state_dict.items() if name in own}
+        for name, value in loaded.items():  # every shape checked before any value is copied
+            if tuple(own[name].shape) != tuple(value.shape):
+                raise RuntimeError(f"size mismatch for {name}: copying a param with shape "
+                                   f"{list(value.shape)}, the shape in current model is "
+                                   f"{list(own[name].shape)}")
         with grad_mode.no_grad():
-            for name, value in state_dict.items():
-                if name in own:
-                    if tuple(own[name].shape) != tuple(value.shape):
-                        raise RuntimeError(f"size mismatch for {name}: copying a param with shape "
-                                           f"{list(value.shape)}, the shape in current model is "
-                                           f"{list(own[name].shape)}")
-                    own[name].copy_(value)
+            for name, value in loaded.items():
+                own[name].copy_(value)
         return missing, unexpected
 
     # ----- printing -----------------------------------------------------------------------------

@@ -136,19 +136,20 @@ flip = register(
     grad_fn_name="FlipBackward0", formula="x reversed along dims", latex=r"\operatorname{flip}(x)",
     derivatives=("1 (entries move)",), derivatives_latex=("1",),
 )
-tril = register(
-    "tril", inputs=("x",), params=("diagonal",),
-    forward=lambda x, diagonal: np.tril(x, diagonal),
-    vjps=(lambda xp, g, diagonal: xp.tril(g, diagonal),),
-    grad_fn_name="TrilBackward0", formula="x on and below the diagonal, 0 above",
-    latex=r"\operatorname{tril}(x)",
-    derivatives=("1 on and below the diagonal, 0 above",), derivatives_latex=(r"\mathbb{1}[j \le i + k]",),
-)
-triu = register(
-    "triu", inputs=("x",), params=("diagonal",),
-    forward=lambda x, diagonal: np.triu(x, diagonal),
-    vjps=(lambda xp, g, diagonal: xp.triu(g, diagonal),),
-    grad_fn_name="TriuBackward0", formula="x on and above the diagonal, 0 below",
-    latex=r"\operatorname{triu}(x)",
-    derivatives=("1 on and above the diagonal, 0 below",), derivatives_latex=(r"\mathbb{1}[j \ge i + k]",),
-)
+
+
+def _triangle(name, keep, where, grad_fn_name, indicator):
+    """tril and triu: the entries on one side of diagonal ``diagonal`` (of the last two dims)
+    kept, the others 0; the gradient passes where x is kept."""
+    return register(
+        name, inputs=("x",), params=("diagonal",),
+        forward=lambda x, diagonal: keep(x, diagonal),
+        vjps=(lambda xp, g, diagonal: getattr(xp, name)(g, diagonal),),
+        grad_fn_name=grad_fn_name, formula=f"x on and {where} the diagonal, 0 elsewhere",
+        latex=rf"\operatorname{{{name}}}(x)",
+        derivatives=(f"1 on and {where} the diagonal, 0 elsewhere",), derivatives_latex=(indicator,),
+    )
+
+
+tril = _triangle("tril", np.tril, "below", "TrilBackward0", r"\mathbb{1}[j \le i + k]")
+triu = _triangle("triu", np.triu, "above", "TriuBackward0", r"\mathbb{1}[j \ge i + k]")
