@@ -1040,12 +1040,44 @@ def test_comparison_functions_and_methods_match_torch(name):
     assert not mismatches, "\n".join(mismatches)
 
 
+@pytest.mark.parametrize("expr", [
+    "x.split(2, 1)", "torch.split(x, [1, 2], 0)", "x.split(3, 1)", "x.chunk(2, 0)",
+    "torch.chunk(x, 3, 1)", "x.unbind(0)", "torch.unbind(x, 1)", "(x.repeat(2, 1),)",
+    "(x.repeat(2, 1, 3),)", "(x[0].repeat(3),)", "torch.sort(x)", "x.sort(0, descending=True)",
+    "x.topk(2, 0)", "torch.topk(x[1:], 3, dim=1, largest=False)", "x.sort(descending=True)"])
+def test_pieces_sorts_and_repeats_match_torch(expr):
+    """Values, indices, grad_fn names and gradients, with distinct weights per output entry
+    (topk of equal values is left out: PyTorch does not define their order)."""
+    def run(lib):
+        x = lib.tensor([[3.0, 1.0, 2.0, 1.0], [0.5, -1.0, 4.0, 2.5], [2.0, 2.5, -3.0, 0.0]],
+                       dtype=lib.float64, requires_grad=True)
+        out = eval(expr, {"torch": lib, "x": x})
+        parts = [out.values] if hasattr(out, "indices") else list(out)
+        loss = 0
+        for k, part in enumerate(parts):
+            loss = loss + (part * lib.arange(1, part.numel() + 1, dtype=lib.float64)
+                           .reshape(part.shape) * (k + 1)).sum()
+        loss.backward()
+        indices = out.indices.tolist() if hasattr(out, "indices") else None
+        return ([p.tolist() for p in parts], [type(p.grad_fn).__name__ for p in parts], indices,
+                x.grad.tolist())
+    assert run(gg) == run(torch)
+
+
+def test_a_split_piece_is_a_view_that_writes_through():
+    whole = gg.zeros(4)
+    first, _ = whole.split(2)
+    first.add_(1)
+    assert whole.tolist() == [1.0, 1.0, 0.0, 0.0]
+
+
 @pytest.mark.parametrize("call", [
     lambda t, x: t.gather(x, 1, t.tensor([[5]])), lambda t, x: t.gather(x, 1, t.tensor([[-1]])),
     lambda t, x: x.gather(1, t.tensor([1])), lambda t, x: x.gather(1, t.tensor([[0.5]])),
     lambda t, x: x.index_select(1, t.tensor([3])), lambda t, x: t.bmm(x, x),
     lambda t, x: x.masked_fill(t.tensor([1, 0, 1]), 0.0), lambda t, x: x.flip((0, 0)),
-    lambda t, x: x[0].tril(), lambda t, x: t.trace(x[0])])
+    lambda t, x: x[0].tril(), lambda t, x: t.trace(x[0]), lambda t, x: x.split([1, 1], 1),
+    lambda t, x: x.chunk(0), lambda t, x: x.repeat(2), lambda t, x: x.topk(4)])
 def test_bad_arguments_to_the_newer_ops_raise_as_in_torch(call):
     """The same exception type as PyTorch, and a message naming the op."""
     def outcome(lib):

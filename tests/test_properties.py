@@ -320,6 +320,16 @@ def _along(name, draw, pool):
     return Step(name, (i,), lambda lib, F, x: x.flip(dims), f"flip({{}}, {dims})")
 
 
+@spec("repeat")
+def _repeat(name, draw, pool):
+    i = _pick(draw, pool, lambda a: a.size <= 12)
+    if i is None:
+        return None
+    sizes = draw(st.sampled_from([(2,), (1, 2), (2, 1, 1), (1, 1, 1, 2)]))
+    sizes = (1,) * max(0, pool[i].ndim - len(sizes)) + sizes  # at least one size per dimension
+    return Step(name, (i,), lambda lib, F, x: x.repeat(*sizes), f"repeat({{}}, {sizes})")
+
+
 @spec("prod")
 def _prod(name, draw, pool):
     i = _pick(draw, pool, lambda a: a.size > 0)

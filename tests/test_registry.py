@@ -202,6 +202,10 @@ CASES = {
     "trace": [
         case("square", [(real, (3, 3))], gg.trace),
         case("wide", [(real, (2, 3))], lambda x: x.trace())],
+    "repeat": [
+        case("rows", [(real, (2, 3))], lambda x: x.repeat(2, 1)),
+        case("new-leading-axis", [(real, (2, 3))], lambda x: gg.repeat(x, 2, 1, 3)),
+        case("vector", [(real, (3,))], lambda x: x.repeat(3))],
     "flip": [
         case("vector", [(real, (3,))], lambda x: gg.flip(x, 0)),
         case("matrix-both", [(real, (2, 3))], lambda x: x.flip((0, 1)))],

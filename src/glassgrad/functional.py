@@ -29,7 +29,8 @@ __all__ = (
     "arcsin acos arccos atan arctan sinh cosh floor ceil round trunc fix relu abs neg sign "
     "square add sub mul div remainder floor_divide pow maximum minimum clamp clip where sum "
     "mean max min amax amin argmax argmin var std norm prod cumsum trace erf gather "
-    "index_select bmm atan2 arctan2 masked_fill flip tril triu outer ger logical_not "
+    "index_select bmm atan2 arctan2 masked_fill flip tril triu outer ger logical_not split "
+    "chunk unbind repeat sort topk "
     "logsumexp logaddexp xlogy softmax log_softmax all any mm matmul dot mv reshape view "
     "flatten squeeze unsqueeze transpose swapaxes permute t expand expand_as view_as "
     "reshape_as cat concat concatenate stack clone detach numel is_tensor is_floating_point "
@@ -60,6 +61,16 @@ class return_max(_ReturnType):
 class return_min(_ReturnType):
     __slots__ = ()
     _kind = "min"
+
+
+class return_sort(_ReturnType):
+    __slots__ = ()
+    _kind = "sort"
+
+
+class return_topk(_ReturnType):
+    __slots__ = ()
+    _kind = "topk"
 
 
 def _float(x):
@@ -547,6 +558,101 @@ def bmm(input, mat2):
     if input._data.dtype != mat2._data.dtype:
         _same_dtype("bmm", input, mat2, "mat2")
     return apply(L.matmul, (input, mat2), name="BmmBackward0")
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """Views of consecutive pieces along ``dim``: each ``split_size`` long (the last may be
+    shorter), or as long as each entry of a list of sections."""
+    size = _array("split", tensor).shape[_dim(dim, tensor.ndim)]
+    axis = _dim(dim, tensor.ndim)
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0 and size:
+            raise RuntimeError(f"split(): split_size must be positive, got {step}")
+        sections = [builtins.min(step, size - start) for start in range(0, size, step or 1)]
+        name = "SplitBackward0"
+    else:
+        sections, name = list(split_size_or_sections), "SplitWithSizesBackward0"
+        if builtins.sum(sections) != size or builtins.min(sections, default=0) < 0:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
+                               f"(input tensor's size at dimension {dim}), but got split_sizes={sections}")
+    return _pieces(tensor, axis, sections, name)
+
+
+def chunk(input, chunks, dim=0):
+    """``chunks`` views along ``dim``, each ceil(size / chunks) long (the last may be shorter,
+    and there may be fewer)."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    size = _array("chunk", input).shape[_dim(dim, input.ndim)]
+    step = -(-size // chunks)
+    return split(input, step, dim) if size else split(input, [0] * chunks, dim)
+
+
+def unbind(input, dim=0):
+    """Each slice along ``dim``, that dimension removed."""
+    axis = _dim(dim, _array("unbind", input).ndim)
+    return tuple(apply(S.getitem, (input,), {"index": (slice(None),) * axis + (k,),
+                                             "source_shape": input._data.shape}, name="UnbindBackward0")
+                 for k in range(input._data.shape[axis]))
+
+
+def _pieces(tensor, axis, sections, name):
+    pieces, start = [], 0
+    for length in sections:
+        index = (slice(None),) * axis + (slice(start, start + length),)
+        pieces.append(apply(S.getitem, (tensor,), {"index": index, "source_shape": tensor._data.shape},
+                            name=name))
+        start += length
+    return tuple(pieces)
+
+
+def repeat(input, *sizes):
+    """``input`` tiled ``sizes[k]`` times along each dimension (leading new ones as needed)."""
+    if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
+        sizes = tuple(sizes[0])
+    if len(sizes) < _array("repeat", input).ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
+                           "dimensions of tensor")
+    return apply(S.repeat, (input,), {"sizes": tuple(sizes)})
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    """(values, indices) along ``dim``, ascending unless ``descending``; equal values keep their
+    order, and nan sorts above every number, as PyTorch's CPU sort does."""
+    data = _array("sort", input)
+    if data.ndim == 0:
+        return return_sort(input.clone(), Tensor._wrap(np.zeros((), dtype=np.int64)))
+    axis = _dim(dim, data.ndim)
+    if descending:  # nan first, then the numbers from the largest; ties in their order
+        key = np.where(np.isnan(data), -np.inf, -data) if data.dtype.kind == "f" else -data.astype(np.int64)
+        order = np.argsort(key, axis=axis, kind="stable")
+    else:
+        order = np.argsort(data, axis=axis, kind="stable")
+    return _picked(input, order, axis, return_sort, "SortBackward0")
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """The ``k`` largest (or smallest) entries along ``dim`` and their indices, in order."""
+    data = _array("topk", input)
+    axis = _dim(dim, data.ndim) if data.ndim else 0
+    size = data.shape[axis] if data.ndim else 1
+    if not 0 <= k <= size:
+        raise RuntimeError(f"topk(): selected index k out of range: k = {k}, size = {size}")
+    ordered = sort(input, dim, descending=largest)
+    if data.ndim == 0:
+        return return_topk(*ordered)
+    order = np.take(ordered.indices._data, range(k), axis=axis)
+    return _picked(input, order, axis, return_topk, "TopkBackward0")
+
+
+def _picked(input, order, axis, kind, name):
+    """(input's entries at ``order`` along ``axis``, the order) as a differentiable selection."""
+    grid = list(np.indices(order.shape, sparse=True))
+    grid[axis] = order
+    values = apply(S.getitem, (input,), {"index": tuple(grid), "source_shape": input._data.shape},
+                   name=name)
+    return kind(values, Tensor._wrap(order.astype(np.int64, copy=False)))
 
 
 def trace(input):

@@ -153,3 +153,21 @@ def _triangle(name, keep, where, grad_fn_name, indicator):
 
 tril = _triangle("tril", np.tril, "below", "TrilBackward0", r"\mathbb{1}[j \le i + k]")
 triu = _triangle("triu", np.triu, "above", "TriuBackward0", r"\mathbb{1}[j \ge i + k]")
+
+
+def _repeat_gradient(xp, g, x, sizes):
+    """Each entry of x appears once per tile: its gradient is the sum over the tiles."""
+    shape = (1,) * (len(sizes) - x.ndim) + tuple(x.shape)
+    tiled = xp.reshape(g, tuple(n for pair in zip(sizes, shape) for n in pair))  # (tiles, size) per axis
+    summed = xp.sum(tiled, tuple(range(0, 2 * len(sizes), 2)), False)
+    return xp.reshape(summed, tuple(x.shape))
+
+
+repeat = register(
+    "repeat", inputs=("x",), params=("sizes",),
+    forward=lambda x, sizes: np.tile(x, sizes),
+    vjps=(_repeat_gradient,),
+    grad_fn_name="RepeatBackward0", formula="x tiled sizes times along each axis",
+    latex=r"\operatorname{repeat}(x)",
+    derivatives=("1 for each copy (summed over the tiles)",), derivatives_latex=("1",),
+)
