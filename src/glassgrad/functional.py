@@ -563,8 +563,8 @@ def bmm(input, mat2):
 def split(tensor, split_size_or_sections, dim=0):
     """Views of consecutive pieces along ``dim``: each ``split_size`` long (the last may be
     shorter), or as long as each entry of a list of sections."""
-    size = _array("split", tensor).shape[_dim(dim, tensor.ndim)]
-    axis = _dim(dim, tensor.ndim)
+    axis = _dim(dim, _array("split", tensor).ndim)
+    size = tensor._data.shape[axis]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0 and size:
@@ -624,26 +624,30 @@ def sort(input, dim=-1, descending=False, stable=False):
     if data.ndim == 0:
         return return_sort(input.clone(), Tensor._wrap(np.zeros((), dtype=np.int64)))
     axis = _dim(dim, data.ndim)
-    if descending:  # nan first, then the numbers from the largest; ties in their order
-        key = np.where(np.isnan(data), -np.inf, -data) if data.dtype.kind == "f" else -data.astype(np.int64)
-        order = np.argsort(key, axis=axis, kind="stable")
-    else:
-        order = np.argsort(data, axis=axis, kind="stable")
-    return _picked(input, order, axis, return_sort, "SortBackward0")
+    return _picked(input, _sort_order(data, axis, descending), axis, return_sort, "SortBackward0")
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """The ``k`` largest (or smallest) entries along ``dim`` and their indices, in order."""
     data = _array("topk", input)
-    axis = _dim(dim, data.ndim) if data.ndim else 0
-    size = data.shape[axis] if data.ndim else 1
-    if not 0 <= k <= size:
-        raise RuntimeError(f"topk(): selected index k out of range: k = {k}, size = {size}")
-    ordered = sort(input, dim, descending=largest)
     if data.ndim == 0:
-        return return_topk(*ordered)
-    order = np.take(ordered.indices._data, range(k), axis=axis)
+        if k not in (0, 1):
+            raise RuntimeError(f"topk(): selected index k out of range: k = {k}, size = 1")
+        return return_topk(input.clone(), Tensor._wrap(np.zeros((), dtype=np.int64)))
+    axis = _dim(dim, data.ndim)
+    if not 0 <= k <= data.shape[axis]:
+        raise RuntimeError(f"topk(): selected index k out of range: k = {k}, size = {data.shape[axis]}")
+    order = np.take(_sort_order(data, axis, largest), range(k), axis=axis)
     return _picked(input, order, axis, return_topk, "TopkBackward0")
+
+
+def _sort_order(data, axis, descending):
+    """The stable sorting permutation along ``axis``; descending puts nan first, then the
+    numbers from the largest, equal ones in their order."""
+    if not descending:
+        return np.argsort(data, axis=axis, kind="stable")
+    key = np.where(np.isnan(data), -np.inf, -data) if data.dtype.kind == "f" else -data.astype(np.int64)
+    return np.argsort(key, axis=axis, kind="stable")
 
 
 def _picked(input, order, axis, kind, name):
