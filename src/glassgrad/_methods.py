@@ -8,17 +8,10 @@ from . import functional as F
 from .autograd import grad_mode
 from .tensor import Tensor, _cast_error
 
-_METHODS = (
-    "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal rsqrt log2 log10 exp2 asin "
-    "arcsin acos arccos atan arctan sinh cosh floor ceil round trunc fix relu abs neg sign "
-    "square add sub mul div remainder floor_divide pow maximum minimum clamp clip where sum "
-    "mean max min amax amin argmax argmin var std norm prod cumsum trace erf gather "
-    "index_select bmm atan2 arctan2 masked_fill flip tril triu outer ger logical_not split "
-    "chunk unbind repeat sort topk "
-    "logsumexp logaddexp xlogy softmax log_softmax all any mm matmul dot mv reshape view "
-    "flatten squeeze unsqueeze transpose swapaxes permute expand expand_as view_as "
-    "reshape_as clone isnan isinf isfinite isclose allclose equal eq ne gt ge lt le"
-).split()
+# Every function is a method too (x.exp()), but for those of several tensors or of none;
+# names Tensor defines itself (detach, numel, t) are left as they are.
+_NOT_METHODS = {"cat", "concat", "concatenate", "stack", "is_tensor"}
+_METHODS = [name for name in F.__all__ if name not in _NOT_METHODS]
 
 _INPLACE = (
     "exp log log1p expm1 sin cos tan tanh sigmoid sqrt reciprocal rsqrt log2 log10 exp2 asin "
