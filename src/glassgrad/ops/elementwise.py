@@ -456,11 +456,11 @@ cosh = register(
 )
 
 
-def _step(name, forward, grad_fn_name, latex):
+def _step(name, forward, grad_fn_name, latex, params=()):
     """floor, ceil, round, trunc: flat between jumps, so their gradient is 0 (as PyTorch's)."""
     return register(
-        name, inputs=("x",), forward=forward, vjps=(lambda xp, g: xp.zeros_like(g),),
-        grad_fn_name=grad_fn_name, formula=f"{name}(x)", latex=latex,
+        name, inputs=("x",), params=params, forward=forward, vjps=(lambda xp, g: xp.zeros_like(g),),
+        grad_fn_name=grad_fn_name, formula=f"{name}({', '.join(('x',) + params)})", latex=latex,
         derivatives=("0 (undefined at the jumps)",), derivatives_latex=("0",),
     )
 
@@ -468,12 +468,8 @@ def _step(name, forward, grad_fn_name, latex):
 floor = _step("floor", np.floor, "FloorBackward0", r"\lfloor x \rfloor")
 ceil = _step("ceil", np.ceil, "CeilBackward0", r"\lceil x \rceil")
 # half to even; with decimals, x * 10^d rounded and scaled back (PyTorch's and NumPy's way)
-round = register(
-    "round", inputs=("x",), params=("decimals",), forward=lambda x, decimals: np.round(x, decimals),
-    vjps=(lambda xp, g: xp.zeros_like(g),),
-    grad_fn_name="RoundBackward0", formula="round(x, decimals)", latex=r"\operatorname{round} x",
-    derivatives=("0 (undefined at the jumps)",), derivatives_latex=("0",),
-)
+round = _step("round", lambda x, decimals: np.round(x, decimals), "RoundBackward0",
+              r"\operatorname{round} x", params=("decimals",))
 trunc = _step("trunc", np.trunc, "TruncBackward0", r"\operatorname{trunc} x")
 
 leaky_relu = register(
@@ -530,21 +526,13 @@ masked_fill = register(
 
 # ----- erf and GELU -------------------------------------------------------------------------------
 
-_libm_erf = np.frompyfunc(math.erf, 1, 1)
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 _SQRT_HALF = math.sqrt(0.5)
 _ONE_OVER_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
-
-def _erf(x):
-    """The C library's erf (NumPy has none), element by element in float64, rounded to x's
-    dtype: correctly rounded to within an ulp, about 60 ns an element."""
-    return np.asarray(_libm_erf(x.astype(np.float64)), dtype=np.float64).astype(x.dtype, copy=False)
-
-
 erf = register(
-    "erf", inputs=("x",), forward=_erf,
+    "erf", inputs=("x",), forward=numpy_ns.erf,
     vjps=(lambda xp, g, x: g * (_TWO_OVER_SQRT_PI * xp.exp(-(x * x))),),
     grad_fn_name="ErfBackward0", formula="erf(x)", latex=r"\operatorname{erf} x",
     derivatives=("2 / sqrt(pi) * exp(-x^2)",), derivatives_latex=(r"\frac{2}{\sqrt{\pi}} e^{-x^{2}}",),
@@ -555,20 +543,16 @@ def _gelu(x, approximate):
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
         return 0.5 * x * (1 + np.tanh(inner))
-    return x * 0.5 * (1 + _erf(x * _SQRT_HALF))
+    return x * 0.5 * (1 + numpy_ns.erf(x * _SQRT_HALF))
 
 
 def _gelu_gradient(xp, g, x, approximate):
     """PyTorch's GeluBackward0: g * (cdf + x * pdf), or the derivative of the tanh form."""
     if approximate == "tanh":
-        from ..autograd.graph import apply  # tanh has no namespace entry: its record, recorded
-        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
-        t = np.tanh(inner) if xp is numpy_ns else apply(tanh, (inner,))
-        left, right = 0.5 * x, 1 + t
+        t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
         inner_derivative = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
-        return g * (0.5 * right + left * (1 - t * t) * inner_derivative)
-    erf_of = _erf(x * _SQRT_HALF) if xp is numpy_ns else xp.erf(x * _SQRT_HALF)
-    cdf = 0.5 * (1 + erf_of)
+        return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner_derivative)
+    cdf = 0.5 * (1 + xp.erf(x * _SQRT_HALF))
     pdf = _ONE_OVER_SQRT_2PI * xp.exp(-0.5 * (x * x))
     return g * (cdf + x * pdf)
 

@@ -6,6 +6,8 @@ itself recorded and differentiable (``create_graph=True``). Both expose the same
 never needs to know which one it got.
 """
 
+import math
+
 import numpy as np
 
 
@@ -27,6 +29,7 @@ def sum_to_axes(shape, target):
 _UNSIGNED = {2: np.uint16, 4: np.uint32, 8: np.uint64}  # float width -> same-width integer
 _sum_to_plans = {}  # (shape, target) -> (axes, keep them?, leading axes): a loop repeats the same few
 _add_reduce = np.add.reduce
+_libm_erf = np.frompyfunc(math.erf, 1, 1)
 
 
 class numpy_ns:
@@ -40,11 +43,18 @@ class numpy_ns:
     sign = staticmethod(np.sign)
     sinh = staticmethod(np.sinh)
     cosh = staticmethod(np.cosh)
+    tanh = staticmethod(np.tanh)
     zeros_like = staticmethod(np.zeros_like)
     matmul = staticmethod(np.matmul)
     floor_divide = staticmethod(np.floor_divide)
     tril = staticmethod(np.tril)
     triu = staticmethod(np.triu)
+
+    @staticmethod
+    def erf(a):
+        """The C library's erf (NumPy has none), element by element in float64, rounded to a's
+        dtype: within an ulp, about 60 ns an element."""
+        return np.asarray(_libm_erf(a.astype(np.float64)), dtype=np.float64).astype(a.dtype, copy=False)
 
     @staticmethod
     def flip(a, dims):
@@ -160,9 +170,10 @@ def _fill_tensor_ns():
     # Imported late: the functional API needs the Tensor class, which needs the registry.
     from .. import functional as F
 
-    for name in ("cos", "sin", "sinh", "cosh", "exp", "log", "sign", "zeros_like", "matmul", "reshape", "where",
-                 "sum_to", "unreduce", "narrow", "select", "getitem", "index_scatter", "astype",
-                 "mT", "swapaxes", "permute", "floor_divide", "tril", "triu", "flip", "cumsum", "erf"):
+    for name in ("cos", "sin", "sinh", "cosh", "tanh", "exp", "log", "erf", "sign", "zeros_like",
+                 "matmul", "reshape", "where", "sum_to", "unreduce", "narrow", "select", "getitem",
+                 "index_scatter", "astype", "mT", "swapaxes", "permute", "floor_divide", "tril",
+                 "triu", "flip", "cumsum"):
         setattr(tensor_ns, name, staticmethod(getattr(F, name)))
     tensor_ns.sum = staticmethod(lambda a, dim, keepdim: F.sum(a, dim, keepdim))
     tensor_ns.keep_where = staticmethod(lambda condition, g: F.where(condition, g, 0.0))
